@@ -1,0 +1,42 @@
+/*
+ * Internal helpers shared by the library's files: error recording and a
+ * growable string buffer.  Not installed.
+ */
+#ifndef GLUVIRT_INTERNAL_H
+#define GLUVIRT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "gluvirt/gluvirt.h"
+
+#define GLV_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+
+/*
+ * Record a failure for the calling thread: errnum becomes gluvirt_errno(),
+ * the formatted text gluvirt_errmsg().  Also sets errno.
+ */
+void glv_set_error(int errnum, const char *fmt, ...) GLV_PRINTF(2, 3);
+
+/* Record ENOMEM with a fixed message (no allocation needed). */
+void glv_set_oom(void);
+
+/* A growable NUL-terminated string; on allocation failure it remembers the
+ * failure and every later append is a no-op, so callers check once at the end. */
+struct glv_strbuf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int failed;
+};
+
+void glv_strbuf_append(struct glv_strbuf *sb, const char *s, size_t n);
+void glv_strbuf_puts(struct glv_strbuf *sb, const char *s);
+void glv_strbuf_putc(struct glv_strbuf *sb, char c);
+void glv_strbuf_printf(struct glv_strbuf *sb, const char *fmt, ...) GLV_PRINTF(2, 3);
+/* Hand over the string (caller frees) or NULL after an allocation failure,
+ * with the error recorded. */
+char *glv_strbuf_finish(struct glv_strbuf *sb);
+void glv_strbuf_release(struct glv_strbuf *sb);
+
+#endif /* GLUVIRT_INTERNAL_H */

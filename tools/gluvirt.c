@@ -1,0 +1,87 @@
+/*
+ * gluvirt — the command-line face of libgluvirt: one program, one
+ * subcommand per task, each in its own file.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <gluvirt/gluvirt.h>
+
+#include "commands.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"uri", cmd_uri, "check a gluster URI and convert it to and from QEMU JSON and libvirt XML"},
+};
+
+static void usage(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "usage: gluvirt COMMAND [ARGS...]\n\ncommands:\n");
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'gluvirt COMMAND --help' describes each one; 'gluvirt --version' prints the "
+                 "library's version.\n");
+}
+
+void report_library_error(const char *context)
+{
+    if (context)
+        fprintf(stderr, "gluvirt: %s: %s\n", context, gluvirt_errmsg());
+    else
+        fprintf(stderr, "gluvirt: %s\n", gluvirt_errmsg());
+}
+
+void print_json_string(FILE *out, const char *s)
+{
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\t')
+            fputs("\\t", out);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("gluvirt %s (library %s)\n", GLUVIRT_VERSION, gluvirt_version());
+        return EXIT_OK;
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "gluvirt: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}
