@@ -77,6 +77,8 @@ char *glv_strbuf_finish(struct glv_strbuf *sb)
 
     if (!sb->failed && strbuf_reserve(sb, 0) < 0)
         sb->failed = 1;
+    if (!sb->failed)
+        sb->data[sb->len] = '\0'; /* a buffer that never grew holds no terminator yet */
     if (sb->failed) {
         glv_strbuf_release(sb);
         glv_set_oom();

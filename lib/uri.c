@@ -12,11 +12,8 @@
 
 #include "uri_internal.h"
 
-/* Longest host name the resolver takes (RFC 1035) and a generous bound on
- * volume names and paths, so that nothing unbounded reaches gfapi. */
+/* Longest host name the resolver takes (RFC 1035). */
 #define GLV_HOST_MAX 255
-#define GLV_VOLUME_MAX 255
-#define GLV_PATH_MAX 4096
 
 static int has_control_char(const char *s)
 {
@@ -24,6 +21,13 @@ static int has_control_char(const char *s)
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
             return 1;
     return 0;
+}
+
+/* The characters RFC 3986 allows in a host name (reg-name), decoded. */
+static int is_host_name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL);
 }
 
 int glv_uri_host_is_ipv6(const char *host)
@@ -57,21 +61,25 @@ const char *glv_uri_host_problem(const char *host)
         return "the host contains a control character";
     if (glv_uri_host_is_ipv6(host))
         return ipv6_address_valid(host) ? NULL : "the host is not a valid IPv6 address";
-    if (strpbrk(host, "/@[]? #"))
-        return "the host contains a character not allowed in a host name";
+    for (; *host; host++)
+        if (!is_host_name_char((unsigned char)*host))
+            return "the host contains a character no resolver accepts in a name";
     return NULL;
 }
 
 const char *glv_uri_volume_problem(const char *volume)
 {
+    const char *c;
+
     if (!volume || !*volume)
         return "the volume name is empty";
-    if (strlen(volume) > GLV_VOLUME_MAX)
-        return "the volume name is longer than 255 characters";
-    if (strchr(volume, '/'))
-        return "the volume name contains '/'";
-    if (has_control_char(volume))
-        return "the volume name contains a control character";
+    /* gfapi's glfs_new() refuses any other volume name, and so does glusterd. */
+    for (c = volume; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '_'))
+            return "gluster volume names use only letters, digits, '-' and '_'";
+    if (volume[0] == '-')
+        return "gluster volume names do not start with '-'";
     return NULL;
 }
 
@@ -81,8 +89,6 @@ const char *glv_uri_path_problem(const char *path)
 
     if (!path || !*path)
         return "the image path is empty";
-    if (strlen(path) > GLV_PATH_MAX)
-        return "the image path is longer than 4096 characters";
     if (has_control_char(path))
         return "the image path contains a control character";
     while (seg) {
@@ -102,8 +108,6 @@ const char *glv_uri_socket_problem(const char *socket_path)
 {
     if (!socket_path || !*socket_path)
         return "the socket path is empty";
-    if (socket_path[0] != '/')
-        return "the socket path is not absolute";
     if (strlen(socket_path) >= 108) /* sizeof(sockaddr_un.sun_path) */
         return "the socket path is longer than a unix socket address holds (107 bytes)";
     if (has_control_char(socket_path))

@@ -149,6 +149,11 @@ static int is_query_char(int c)
     return is_pchar(c) || c == '/' || c == '?';
 }
 
+static int is_fragment_char(int c)
+{
+    return is_query_char(c) || c == '[' || c == ']';
+}
+
 static int is_path_char(int c)
 {
     return is_pchar(c) || c == '/';
@@ -157,11 +162,6 @@ static int is_path_char(int c)
 static int is_reg_name_char(int c)
 {
     return is_unreserved(c) || is_sub_delim(c);
-}
-
-static int is_ipv6_char(int c)
-{
-    return is_hex(c) || c == ':' || c == '.';
 }
 
 /* --------------------------------------------------------------- scheme */
@@ -200,6 +200,11 @@ static int parse_scheme(const struct uri_text *t, const char **pos, gluvirt_tran
                           (int)len, t->start, schemes[i].name);
             return -1;
         }
+    }
+    if (len == 4 && strncmp(t->start, "json", 4) == 0) {
+        glv_set_error(EINVAL, "'json:' starts QEMU's JSON option syntax, not a URI: read it with "
+                      "gluvirt_uri_from_qemu_json (gluvirt uri --from qemu-json)");
+        return -1;
     }
     glv_set_error(EINVAL, "unknown scheme '%.*s': use gluster, gluster+tcp, gluster+unix or "
                   "gluster+rdma", (int)len, t->start);
@@ -250,11 +255,45 @@ static int parse_port(const struct uri_text *t, struct span s, struct authority 
     return 0;
 }
 
+/*
+ * Decode an IPv6 literal with its optional zone: "%25" and other valid
+ * escapes decode, and a '%' that starts no escape is kept (a zone written
+ * "fe80::1%eth0", as many tools accept).  Refuses an encoded NUL.
+ */
+static char *decode_ipv6_literal(const struct uri_text *t, struct span s)
+{
+    char *out = malloc((size_t)(s.end - s.begin) + 1), *o = out;
+    const char *p;
+
+    if (!out) {
+        glv_set_oom();
+        return NULL;
+    }
+    for (p = s.begin; p < s.end; p++) {
+        if (*p == '%' && s.end - p >= 3 && is_hex(p[1]) && is_hex(p[2])) {
+            int byte = hex_value(p[1]) * 16 + hex_value(p[2]);
+
+            if (byte == 0) {
+                glv_set_error(EINVAL, "percent-escape %%00 at column %zu in the host decodes to "
+                              "a NUL byte", column(t, p));
+                free(out);
+                return NULL;
+            }
+            *o++ = (char)byte;
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static int parse_bracketed_host(const struct uri_text *t, struct span s, struct authority *a,
                                 const char **after)
 {
     const char *close = memchr(s.begin, ']', (size_t)(s.end - s.begin));
-    const char *zone, *problem;
+    const char *problem;
     struct span addr;
 
     if (!close) {
@@ -269,28 +308,12 @@ static int parse_bracketed_host(const struct uri_text *t, struct span s, struct 
                       "brackets, or leave the host out for localhost", column(t, s.begin));
         return -1;
     }
-    /* A zone id follows the address as "%25zone" (RFC 6874). */
-    zone = memchr(addr.begin, '%', (size_t)(addr.end - addr.begin));
-    {
-        struct span head = {addr.begin, zone ? zone : addr.end};
-
-        if (check_chars(t, head, is_ipv6_char, "IPv6 address") < 0)
-            return -1;
-    }
-    if (zone && (addr.end - zone < 4 || strncmp(zone, "%25", 3) != 0)) {
-        glv_set_error(EINVAL, "zone id at column %zu must be written '%%25' followed by the "
-                      "interface name, as in [fe80::1%%25eth0]", column(t, zone));
-        return -1;
-    }
-    if (zone && check_chars(t, (struct span){zone + 3, addr.end}, is_unreserved,
-                            "IPv6 zone id") < 0)
-        return -1;
-    a->host = decode(t, addr, "host");
-    if (!a->host)
+    if (!(a->host = decode_ipv6_literal(t, addr)))
         return -1;
     if ((problem = glv_uri_host_problem(a->host)) || !glv_uri_host_is_ipv6(a->host)) {
-        glv_set_error(EINVAL, "host '[%s]' at column %zu: %s", a->host, column(t, s.begin),
-                      problem ? problem : "only IPv6 addresses go in brackets");
+        glv_set_error(EINVAL, "host '%.*s' at column %zu is not an IPv6 address: only IPv6 "
+                      "addresses go in brackets, as in [fe80::1%%25eth0]",
+                      (int)(close + 1 - s.begin), s.begin, column(t, s.begin));
         return -1;
     }
     *after = close + 1;
@@ -309,9 +332,9 @@ static int parse_authority(const struct uri_text *t, struct span s, struct autho
                       (int)(at - s.begin), s.begin, column(t, s.begin));
         return -1;
     }
+    a->host_at = s.begin;
     if (s.begin == s.end)
         return 0;
-    a->host_at = s.begin;
     if (*s.begin == '[') {
         if (parse_bracketed_host(t, s, a, &host_end) < 0)
             return -1;
@@ -327,11 +350,8 @@ static int parse_authority(const struct uri_text *t, struct span s, struct autho
         if (!name.end)
             name.end = s.end;
         host_end = name.end;
-        if (name.begin == name.end) {
-            glv_set_error(EINVAL, "port without a host at column %zu: write HOST:PORT, or "
-                          "leave both out for localhost:24007", column(t, s.begin));
-            return -1;
-        }
+        if (name.begin == name.end) /* ":PORT" alone: QEMU takes localhost */
+            return parse_port(t, (struct span){host_end + 1, s.end}, a);
         if (check_chars(t, name, is_reg_name_char, "host") < 0)
             return -1;
         if (!(a->host = decode(t, name, "host")))
@@ -351,30 +371,41 @@ static int parse_authority(const struct uri_text *t, struct span s, struct autho
 /* ---------------------------------------------------------------- query */
 
 /*
- * Count the query's parameters the way QEMU does: split on '&' (or on ';'
- * when there is no '&'), skip empty items and items with an empty name.
- * Report the first parameter's name and value spans.
+ * The query's parameters as QEMU 7.2 counts them.  Each item ends at the
+ * next '&', or, when no '&' follows, at the next ';'.  Empty items are
+ * skipped; so is an item with an empty name and a value ("=x"), while a
+ * bare "=" makes the URI invalid.  An item without '=' is a parameter with
+ * no value.  Returns the count, or -1 (error set) for a bare "=".
  */
-static size_t query_params(struct span q, struct span *name, struct span *value, int *has_value)
-{
-    char sep = memchr(q.begin, '&', (size_t)(q.end - q.begin)) ? '&' : ';';
-    const char *item = q.begin;
-    size_t count = 0;
+struct query_param {
+    struct span name, value;
+    int has_value;
+};
 
-    while (item <= q.end) {
-        const char *end = memchr(item, sep, (size_t)(q.end - item));
+static long query_params(const struct uri_text *t, struct span q, struct query_param *first)
+{
+    const char *item = q.begin;
+    long count = 0;
+
+    while (item < q.end) {
+        const char *end = memchr(item, '&', (size_t)(q.end - item));
         const char *eq;
 
         if (!end)
+            end = memchr(item, ';', (size_t)(q.end - item));
+        if (!end)
             end = q.end;
         eq = memchr(item, '=', (size_t)(end - item));
+        if (eq == item && end == item + 1) {
+            glv_set_error(EINVAL, "query item '=' at column %zu has neither name nor value: "
+                          "remove it", column(t, item));
+            return -1;
+        }
         if (end > item && eq != item) {
             if (count == 0) {
-                name->begin = item;
-                name->end = eq ? eq : end;
-                value->begin = eq ? eq + 1 : end;
-                value->end = end;
-                *has_value = eq != NULL;
+                first->name = (struct span){item, eq ? eq : end};
+                first->value = (struct span){eq ? eq + 1 : end, end};
+                first->has_value = eq != NULL;
             }
             count++;
         }
@@ -386,11 +417,14 @@ static size_t query_params(struct span q, struct span *name, struct span *value,
 static int check_query(const struct uri_text *t, gluvirt_transport transport, const char *qmark,
                        struct span q, char **socket_path)
 {
-    struct span name = {0}, value = {0};
-    int has_value = 0;
-    size_t count = qmark ? query_params(q, &name, &value, &has_value) : 0;
+    struct query_param first = {{NULL, NULL}, {NULL, NULL}, 0};
+    long count = qmark ? query_params(t, q, &first) : 0;
     const char *problem;
+    char *name;
+    int is_socket;
 
+    if (count < 0)
+        return -1;
     if (transport != GLUVIRT_TRANSPORT_UNIX) {
         if (count == 0)
             return 0;
@@ -404,22 +438,27 @@ static int check_query(const struct uri_text *t, gluvirt_transport transport, co
                       count > 1 ? " and no other parameter" : "");
         return -1;
     }
-    if ((size_t)(name.end - name.begin) != 6 || strncmp(name.begin, "socket", 6) != 0) {
+    /* Parameter names are percent-decoded too ("%73ocket" is "socket"). */
+    if (!(name = decode(t, first.name, "parameter name")))
+        return -1;
+    is_socket = strcmp(name, "socket") == 0;
+    free(name);
+    if (!is_socket) {
         glv_set_error(EINVAL, "unknown parameter '%.*s' at column %zu: gluster+unix URIs need "
-                      "?socket=/path/to/glusterd.socket", (int)(name.end - name.begin),
-                      name.begin, column(t, name.begin));
+                      "?socket=/path/to/glusterd.socket", (int)(first.name.end - first.name.begin),
+                      first.name.begin, column(t, first.name.begin));
         return -1;
     }
-    if (!has_value || value.begin == value.end) {
+    if (!first.has_value || first.value.begin == first.value.end) {
         glv_set_error(EINVAL, "empty socket path at column %zu: gluster+unix URIs need "
-                      "?socket=/path/to/glusterd.socket", column(t, name.begin));
+                      "?socket=/path/to/glusterd.socket", column(t, first.name.begin));
         return -1;
     }
-    if (!(*socket_path = decode(t, value, "socket path")))
+    if (!(*socket_path = decode(t, first.value, "socket path")))
         return -1;
     if ((problem = glv_uri_socket_problem(*socket_path))) {
         glv_set_error(EINVAL, "socket '%s' at column %zu: %s", *socket_path,
-                      column(t, value.begin), problem);
+                      column(t, first.value.begin), problem);
         return -1;
     }
     return 0;
@@ -459,8 +498,14 @@ static int split_path(const struct uri_text *t, const char *decoded, const char 
         glv_set_oom();
         return -1;
     }
-    if ((problem = glv_uri_volume_problem(*volume)) || (problem = glv_uri_path_problem(*image))) {
-        glv_set_error(EINVAL, "path at column %zu: %s", column(t, path_at), problem);
+    if ((problem = glv_uri_volume_problem(*volume))) {
+        glv_set_error(EINVAL, "volume '%s' in the path at column %zu: %s", *volume,
+                      column(t, path_at), problem);
+        return -1;
+    }
+    if ((problem = glv_uri_path_problem(*image))) {
+        glv_set_error(EINVAL, "image path '%s' at column %zu: %s", *image, column(t, path_at),
+                      problem);
         return -1;
     }
     return 0;
@@ -484,8 +529,13 @@ static int split_components(const struct uri_text *t, const char *p, struct part
 {
     if (p[0] == '/' && p[1] == '/') {
         u->has_authority = 1;
-        authority->begin = u->authority_at = p + 2;
-        authority->end = authority->begin + strcspn(authority->begin, "/?#");
+        const char *scan = p + 2;
+
+        authority->begin = u->authority_at = scan;
+        /* A bracketed host ends at its ']' (QEMU reads "[/]" as a host, too). */
+        if (*scan == '[' && strchr(scan, ']'))
+            scan = strchr(scan, ']');
+        authority->end = scan + strcspn(scan, "/?#");
         p = authority->end;
     }
     u->path.begin = p;
@@ -503,14 +553,15 @@ static int split_components(const struct uri_text *t, const char *p, struct part
     }
     if (check_chars(t, u->path, is_path_char, "path") < 0 ||
         (u->qmark && check_chars(t, u->query, is_query_char, "query") < 0) ||
-        (u->fragment.begin && check_chars(t, u->fragment, is_query_char, "fragment") < 0))
+        (u->fragment.begin && check_chars(t, u->fragment, is_fragment_char, "fragment") < 0))
         return -1;
     return 0;
 }
 
 static int check_unix_authority(const struct uri_text *t, const struct parts *u)
 {
-    if (u->transport != GLUVIRT_TRANSPORT_UNIX || (!u->auth.present && !u->auth.has_port))
+    /* QEMU lets ":0" pass: port 0 is its "no port". */
+    if (u->transport != GLUVIRT_TRANSPORT_UNIX || (!u->auth.present && u->auth.port == 0))
         return 0;
     glv_set_error(EINVAL, "gluster+unix URIs take no host or port ('%s' at column %zu): write "
                   "gluster+unix:///VOLUME/PATH?socket=/path/to/glusterd.socket",

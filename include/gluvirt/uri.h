@@ -22,9 +22,16 @@
  * rdma is accepted for compatibility and connects over tcp (GlusterFS no
  * longer ships rdma).  A fragment ("#...") is ignored, as QEMU does.
  *
+ * Volume names follow gluster's rule (letters, digits, '-' and '_', not
+ * starting with '-'), which gfapi enforces too.
+ *
  * libgluvirt is stricter than QEMU where QEMU's leniency hurts users, and
- * says why: credentials in the authority ("user@host"), an empty "[]" host,
- * "." or ".." path segments, and an encoded NUL byte are rejected.
+ * says why: it refuses credentials in the authority ("user:pw@host", which
+ * QEMU drops silently), a bracketed host that is not an IPv6 address
+ * (QEMU 7.2 passes "[...]" on to the resolver, which never finds it), "." or
+ * ".." segments in the image path, NUL bytes and control characters, and
+ * values that can never connect: an empty socket path, a socket path too
+ * long for a unix socket address, a host name no resolver accepts.
  *
  * All functions are thread-safe on distinct objects; a gluvirt_uri may be
  * read from several threads at once but not changed while it is read.
@@ -90,7 +97,7 @@ GLUVIRT_API int gluvirt_uri_add_tcp_server(gluvirt_uri *uri, const char *host,
 
 /*
  * gluvirt_uri_add_unix_server: append a volfile server reached through the
- * unix socket of a local glusterd (an absolute path).
+ * unix socket of a local glusterd (a path shorter than 108 bytes).
  * Returns 0, or -1 with errno EINVAL or ENOMEM.  Since 1.0.
  */
 GLUVIRT_API int gluvirt_uri_add_unix_server(gluvirt_uri *uri,

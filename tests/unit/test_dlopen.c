@@ -2,6 +2,7 @@
  * The library loads with dlopen and unloads with dlclose, as Python's ctypes
  * does, and exports only gluvirt_* symbols under the GLUVIRT_1.0 version.
  */
+#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <string.h>
 

@@ -15,9 +15,38 @@
 
 #define COLUMNS 10
 
+/* Undo the table's escapes: \\ \t \n \r and \xHH. */
+static char *unescape(const char *text)
+{
+    char *out = malloc(strlen(text) + 1), *o = out;
+
+    cr_assert_not_null(out);
+    while (*text) {
+        if (text[0] == '\\' && text[1]) {
+            switch (text[1]) {
+            case 't': *o++ = '\t'; text += 2; continue;
+            case 'n': *o++ = '\n'; text += 2; continue;
+            case 'r': *o++ = '\r'; text += 2; continue;
+            case '\\': *o++ = '\\'; text += 2; continue;
+            case 'x':
+                if (text[2] && text[3]) {
+                    char hex[3] = {text[2], text[3], 0};
+
+                    *o++ = (char)strtol(hex, NULL, 16);
+                    text += 4;
+                    continue;
+                }
+            }
+        }
+        *o++ = *text++;
+    }
+    *o = '\0';
+    return out;
+}
+
 static char *field(char *text)
 {
-    return strcmp(text, "-") == 0 ? NULL : strdup(text);
+    return strcmp(text, "-") == 0 ? NULL : unescape(text);
 }
 
 static int split_line(char *line, char **cols)
@@ -61,7 +90,7 @@ struct uri_vector *load_uri_vectors(size_t *count)
         cr_assert_not_null(v);
         row = &v[n++];
         row->line = lineno;
-        row->uri = strdup(cols[0]);
+        row->uri = unescape(cols[0]);
         row->qemu_ok = strcmp(cols[1], "ok") == 0;
         cr_assert(row->qemu_ok || strcmp(cols[1], "invalid") == 0, "%s:%d: qemu column", path,
                   lineno);
