@@ -40,8 +40,9 @@ echo "It converts it for QEMU's -drive/--image-opts JSON and for libvirt's domai
 show "$gluvirt" uri --to qemu-json "gluster://$host/gv0/demo.qcow2"
 show "$gluvirt" uri --to libvirt-xml "gluster://$host/gv0/demo.qcow2"
 json=$("$gluvirt" uri --to qemu-json "gluster://$host/gv0/demo.qcow2")
+json="json:{\"driver\":\"qcow2\",\"file\":${json#json:}}"
 echo
-echo "and QEMU opens the image through the JSON gluvirt wrote:"
+echo "and QEMU opens the image through the JSON gluvirt wrote (qcow2 on top of it):"
 say "qemu-img info '$json'"
 in_ns qemu-img info "$json" 2>/dev/null | sed -n '1,4p'
 echo

@@ -39,4 +39,10 @@ void glv_strbuf_printf(struct glv_strbuf *sb, const char *fmt, ...) GLV_PRINTF(2
 char *glv_strbuf_finish(struct glv_strbuf *sb);
 void glv_strbuf_release(struct glv_strbuf *sb);
 
+/* UTF-8 (RFC 3629): the length of the well-formed sequence at s, or 0; whether
+ * a whole string is well-formed; append code point cp encoded. */
+size_t glv_utf8_sequence_length(const unsigned char *s);
+int glv_utf8_valid(const char *s);
+void glv_utf8_append(struct glv_strbuf *sb, unsigned long cp);
+
 #endif /* GLUVIRT_INTERNAL_H */

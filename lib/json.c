@@ -163,42 +163,6 @@ static int hex_value(char c)
     return -1;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
-static size_t utf8_sequence_length(const unsigned char *s)
-{
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t len, i;
-
-    if (s[0] < 0x80)
-        return 1;
-    len = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-        : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-    if (len == 0)
-        return 0;
-    if (s[0] == 0xe0 || s[0] == 0xf0)
-        lo = s[0] == 0xe0 ? 0xa0 : 0x90; /* overlong forms */
-    else if (s[0] == 0xed || s[0] == 0xf4)
-        hi = s[0] == 0xed ? 0x9f : 0x8f; /* surrogates; above U+10FFFF */
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
-static void append_utf8(struct glv_strbuf *sb, unsigned long cp)
-{
-    char out[4];
-    size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4, i;
-    static const unsigned char lead[] = { 0x00, 0xc0, 0xe0, 0xf0 };
-
-    for (i = n - 1; i > 0; i--, cp >>= 6)
-        out[i] = (char)(0x80 | (cp & 0x3f));
-    out[0] = (char)(lead[n - 1] | cp);
-    glv_strbuf_append(sb, out, n);
-}
-
 /* ------------------------------------------------------------ strings */
 
 /* Read the 4 hex digits of a \u escape; r->p is on the 'u'. */
@@ -252,7 +216,7 @@ static int read_unicode_escape(struct json_reader *r, struct glv_strbuf *sb)
         }
         cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
     }
-    append_utf8(sb, (unsigned long)cp);
+    glv_utf8_append(sb, (unsigned long)cp);
     return 0;
 }
 
@@ -305,7 +269,7 @@ static char *read_string(struct json_reader *r)
                 goto fail;
             continue;
         }
-        len = utf8_sequence_length((const unsigned char *)r->p);
+        len = glv_utf8_sequence_length((const unsigned char *)r->p);
         if (len == 0) {
             reader_fail(r, r->p, "invalid UTF-8 byte 0x%02x in a string", c);
             goto fail;

@@ -136,6 +136,23 @@ int glv_uri_append_server(struct gluvirt_uri *uri, gluvirt_transport transport,
     return 0;
 }
 
+const char *glv_uri_non_utf8_field(const struct gluvirt_uri *uri)
+{
+    size_t i;
+
+    if (!glv_utf8_valid(uri->volume))
+        return "volume";
+    if (!glv_utf8_valid(uri->path))
+        return "path";
+    for (i = 0; i < uri->server_count; i++) {
+        if (uri->servers[i].host && !glv_utf8_valid(uri->servers[i].host))
+            return "host";
+        if (uri->servers[i].socket && !glv_utf8_valid(uri->servers[i].socket))
+            return "socket";
+    }
+    return NULL;
+}
+
 GLUVIRT_API gluvirt_uri *gluvirt_uri_new(const char *volume, const char *path)
 {
     const char *problem;

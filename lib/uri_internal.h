@@ -29,6 +29,10 @@ const char *glv_uri_volume_problem(const char *volume);
 const char *glv_uri_path_problem(const char *path);
 const char *glv_uri_socket_problem(const char *socket_path);
 
+/* The first field that is not UTF-8 ("path", ...), which no JSON or XML text
+ * can carry, or NULL. */
+const char *glv_uri_non_utf8_field(const struct gluvirt_uri *uri);
+
 /* Nonzero when host is an IPv6 address (it contains a ':'). */
 int glv_uri_host_is_ipv6(const char *host);
 

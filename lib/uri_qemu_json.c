@@ -21,6 +21,7 @@
 
 #include "internal.h"
 #include "json.h"
+#include "uri_internal.h"
 
 #define JSON_PREFIX "json:"
 
@@ -105,6 +106,12 @@ GLUVIRT_API char *gluvirt_uri_to_qemu_json(const gluvirt_uri *uri)
         glv_set_error(EINVAL, "cannot write QEMU JSON for volume '%s': the location has "
                       "no server; add one with gluvirt_uri_add_tcp_server or "
                       "gluvirt_uri_add_unix_server", gluvirt_uri_volume(uri));
+        return NULL;
+    }
+    if (glv_uri_non_utf8_field(uri)) {
+        glv_set_error(EINVAL, "cannot write QEMU JSON: the %s is not UTF-8, which JSON cannot "
+                      "carry; use the URI, where it is percent-encoded",
+                      glv_uri_non_utf8_field(uri));
         return NULL;
     }
     glv_strbuf_puts(&sb, JSON_PREFIX "{\"driver\":\"gluster\",\"volume\":");

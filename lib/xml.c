@@ -68,30 +68,6 @@ static int reader_fail(struct xml_reader *r, const char *at, const char *fmt, ..
 
 /* ------------------------------------------------------------ characters */
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
-static size_t utf8_sequence_length(const unsigned char *s)
-{
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t len, i;
-
-    if (s[0] < 0x80)
-        return 1;
-    len = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-        : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-    if (len == 0)
-        return 0;
-    if (s[0] == 0xe0 || s[0] == 0xf0)
-        lo = s[0] == 0xe0 ? 0xa0 : 0x90; /* overlong forms */
-    else if (s[0] == 0xed || s[0] == 0xf4)
-        hi = s[0] == 0xed ? 0x9f : 0x8f; /* surrogates; above U+10FFFF */
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 static int check_characters(struct xml_reader *r)
 {
     const unsigned char *s = (const unsigned char *)r->text;
@@ -101,7 +77,7 @@ static int check_characters(struct xml_reader *r)
         if (*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
             return reader_fail(r, (const char *)s, "control character 0x%02x is not "
                                "allowed in XML", *s);
-        if (!(len = utf8_sequence_length(s)))
+        if (!(len = glv_utf8_sequence_length(s)))
             return reader_fail(r, (const char *)s, "invalid UTF-8 byte 0x%02x; the text "
                                "must be UTF-8", *s);
         s += len;
@@ -114,18 +90,6 @@ static int is_xml_char(unsigned long cp)
 {
     return cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
            (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
-}
-
-static void append_utf8(struct glv_strbuf *sb, unsigned long cp)
-{
-    static const unsigned char lead[] = { 0x00, 0xc0, 0xe0, 0xf0 };
-    size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4, i;
-    char out[4];
-
-    for (i = n - 1; i > 0; i--, cp >>= 6)
-        out[i] = (char)(0x80 | (cp & 0x3f));
-    out[0] = (char)(lead[n - 1] | cp);
-    glv_strbuf_append(sb, out, n);
 }
 
 static int is_space(char c)
@@ -202,7 +166,7 @@ static int read_character_reference(struct xml_reader *r, const char *start,
         return reader_fail(r, start, "character reference %.*s names no character XML "
                            "allows", (int)(r->p - start > 20 ? 20 : r->p - start), start);
     if (out)
-        append_utf8(out, cp);
+        glv_utf8_append(out, cp);
     return 0;
 }
 

@@ -24,10 +24,13 @@ qemu-img create -q -f qcow2 "$canonical" 16M 2>"$work/create.err" ||
     fail "qemu-img create $canonical: $(cat "$work/create.err")"
 
 unix_uri=$("$GLUVIRT" uri "gluster+unix:///gv0/uri%20test+$$.qcow2?socket=$GLUVIRT_TEST_SOCKET")
-json=$("$GLUVIRT" uri --to qemu-json "$messy")
+# A json: target names its driver, so QEMU does not probe the format: put
+# the qcow2 driver on top of the gluster location gluvirt wrote.
+qcow2_on() { printf 'json:{"driver":"qcow2","file":%s}' "${1#json:}"; }
+json=$(qcow2_on "$("$GLUVIRT" uri --to qemu-json "$messy")")
 xml="<disk type='network' device='disk'><source protocol='gluster' name='gv0/$name'>
   <host name='127.1.1.250' port='24007'/><host name='$host'/></source></disk>"
-failover_json=$("$GLUVIRT" uri --from libvirt-xml --to qemu-json "$xml")
+failover_json=$(qcow2_on "$("$GLUVIRT" uri --from libvirt-xml --to qemu-json "$xml")")
 case $failover_json in
 *'"host":"127.1.1.250"'*'"host":"'"$host"'"'*) ;;
 *) fail "server order lost in $failover_json" ;;

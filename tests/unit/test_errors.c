@@ -57,6 +57,7 @@ Test(errors, server_index_out_of_range)
 Test(errors, bad_servers_refused)
 {
     gluvirt_uri *uri = gluvirt_uri_new("v", "a");
+    char long_path[109]; /* one byte more than a unix socket address holds */
 
     cr_assert_eq(gluvirt_uri_add_tcp_server(uri, "h", 65536), -1);
     cr_assert(strstr(gluvirt_errmsg(), "out of range"));
@@ -65,8 +66,14 @@ Test(errors, bad_servers_refused)
     cr_assert_eq(gluvirt_uri_add_tcp_server(uri, "fe80::zz", 1), -1);
     cr_assert(strstr(gluvirt_errmsg(), "not a valid IPv6 address"), "%s", gluvirt_errmsg());
     cr_assert_eq(gluvirt_uri_add_tcp_server(uri, "a/b", 1), -1);
-    cr_assert_eq(gluvirt_uri_add_unix_server(uri, "relative.sock"), -1);
-    cr_assert(strstr(gluvirt_errmsg(), "not absolute"));
+    cr_assert_eq(gluvirt_uri_add_unix_server(uri, ""), -1);
+    cr_assert(strstr(gluvirt_errmsg(), "socket path is empty"), "%s", gluvirt_errmsg());
+    memset(long_path, 'x', sizeof long_path - 1);
+    long_path[0] = '/';
+    long_path[sizeof long_path - 1] = '\0';
+    cr_assert_eq(gluvirt_uri_add_unix_server(uri, long_path), -1);
+    cr_assert(strstr(gluvirt_errmsg(), "longer than a unix socket address holds"), "%s",
+              gluvirt_errmsg());
     cr_assert_eq(gluvirt_uri_server_count(uri), 0, "a refused server must not be added");
     gluvirt_uri_free(uri);
 }
@@ -93,4 +100,22 @@ Test(errors, message_is_per_thread)
 Test(errors, version_is_the_header_version)
 {
     cr_assert_str_eq(gluvirt_version(), GLUVIRT_VERSION);
+}
+
+/* A name that is not UTF-8 is fine in a URI (percent-encoded) but cannot go
+ * into JSON or XML: the writers say so instead of writing invalid text. */
+Test(errors, writers_refuse_what_their_format_cannot_carry)
+{
+    gluvirt_uri *uri = gluvirt_uri_parse("gluster://h/vol/%E9t%E9.img");
+    char *text;
+
+    cr_assert_not_null(uri, "%s", gluvirt_errmsg());
+    cr_assert_null(gluvirt_uri_to_qemu_json(uri));
+    cr_assert(strstr(gluvirt_errmsg(), "path is not UTF-8"), "%s", gluvirt_errmsg());
+    cr_assert_null(gluvirt_uri_to_libvirt_xml(uri));
+    cr_assert(strstr(gluvirt_errmsg(), "path is not UTF-8"), "%s", gluvirt_errmsg());
+    text = gluvirt_uri_format(uri);
+    cr_assert_str_eq(text, "gluster://h/vol/%E9t%E9.img");
+    gluvirt_free(text);
+    gluvirt_uri_free(uri);
 }
