@@ -17,6 +17,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"uri", cmd_uri, "check a gluster URI and convert it to and from QEMU JSON and libvirt XML"},
+    {"connect", cmd_connect, "reach a volume through a connection pool and time it"},
 };
 
 static void usage(FILE *out)

@@ -9,5 +9,6 @@
 #include <gluvirt/version.h>
 #include <gluvirt/common.h>
 #include <gluvirt/uri.h>
+#include <gluvirt/pool.h>
 
 #endif /* GLUVIRT_GLUVIRT_H */

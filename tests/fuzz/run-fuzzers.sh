@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 [ -f "$builddir/config.h" ] || { echo "run-fuzzers: run me from a configured build tree" >&2; exit 1; }
 command -v clang >/dev/null || { echo "run-fuzzers: clang not found: apt-get install clang" >&2; exit 1; }
 
-lib_sources="error.c strbuf.c utf8.c version.c uri.c uri_parse.c uri_format.c json.c uri_qemu_json.c xml.c uri_libvirt_xml.c"
+lib_sources="error.c strbuf.c utf8.c version.c uri.c uri_parse.c uri_format.c json.c uri_qemu_json.c xml.c uri_libvirt_xml.c gluster_connect.c pool_options.c pool.c"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -DHAVE_CONFIG_H"
 includes="-I$builddir -I$builddir/include -I$srcdir/include -I$srcdir/lib"
 
@@ -34,7 +34,7 @@ for target in fuzz_uri; do
     echo "run-fuzzers: building $target"
     # shellcheck disable=SC2086
     clang $flags $includes -o "$work/$target" "$srcdir/tests/fuzz/$target.c" \
-        $(for f in $lib_sources; do echo "$srcdir/lib/$f"; done)
+        $(for f in $lib_sources; do echo "$srcdir/lib/$f"; done) $(pkg-config --cflags --libs glusterfs-api) -lpthread
     mkdir -p "$srcdir/tests/fuzz/findings"
     echo "run-fuzzers: running $target for ${seconds}s"
     if ! "$work/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
