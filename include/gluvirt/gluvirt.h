@@ -10,5 +10,6 @@
 #include <gluvirt/common.h>
 #include <gluvirt/uri.h>
 #include <gluvirt/pool.h>
+#include <gluvirt/image.h>
 
 #endif /* GLUVIRT_GLUVIRT_H */

@@ -1,0 +1,328 @@
+/*
+ * The image handle: picks the storage backend from the target, the format
+ * driver from the caller's options, and checks every request against the
+ * image's size and mode before a driver sees it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "uri_internal.h"
+
+struct gluvirt_open_options {
+    gluvirt_format format;
+    int writable;
+    int direct;
+};
+
+struct gluvirt_image {
+    struct glv_storage *storage;
+    struct glv_format *format;
+    int writable;
+};
+
+/* ------------------------------------------------------------ options */
+
+GLUVIRT_API gluvirt_open_options *gluvirt_open_options_new(void)
+{
+    gluvirt_open_options *o = calloc(1, sizeof *o);
+
+    if (!o)
+        glv_set_oom();
+    return o;
+}
+
+GLUVIRT_API void gluvirt_open_options_free(gluvirt_open_options *o)
+{
+    free(o);
+}
+
+GLUVIRT_API int gluvirt_open_options_set_format(gluvirt_open_options *o, gluvirt_format format)
+{
+    if (!o || (format != GLUVIRT_FORMAT_RAW && format != GLUVIRT_FORMAT_QCOW2 &&
+               format != GLUVIRT_FORMAT_PROBE)) {
+        glv_set_error(EINVAL, "gluvirt_open_options_set_format: %s",
+                      o ? "unknown format" : "the options object is NULL");
+        return -1;
+    }
+    o->format = format;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_open_options_set_writable(gluvirt_open_options *o, int writable)
+{
+    if (!o) {
+        glv_set_error(EINVAL, "gluvirt_open_options_set_writable: the options object is NULL");
+        return -1;
+    }
+    o->writable = writable != 0;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_open_options_set_direct(gluvirt_open_options *o, int direct)
+{
+    if (!o) {
+        glv_set_error(EINVAL, "gluvirt_open_options_set_direct: the options object is NULL");
+        return -1;
+    }
+    o->direct = direct != 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------ opening */
+
+static const unsigned char qcow2_magic[4] = {'Q', 'F', 'I', 0xfb};
+
+/* The format to read: what the caller said, or, only when asked to probe,
+ * what the first bytes say. */
+static int choose_format(struct glv_storage *storage, gluvirt_format asked, gluvirt_format *out)
+{
+    unsigned char head[4] = {0};
+    struct iovec iov = {head, sizeof head};
+
+    *out = asked;
+    if (asked != GLUVIRT_FORMAT_PROBE)
+        return 0;
+    if (storage->ops->preadv(storage, &iov, 1, 0) < 0)
+        return -1;
+    *out = memcmp(head, qcow2_magic, sizeof head) == 0 ? GLUVIRT_FORMAT_QCOW2 : GLUVIRT_FORMAT_RAW;
+    return 0;
+}
+
+static gluvirt_image *open_on_storage(struct glv_storage *storage,
+                                      const gluvirt_open_options *options)
+{
+    gluvirt_open_options defaults = {GLUVIRT_FORMAT_RAW, 0, 0};
+    gluvirt_image *image;
+    gluvirt_format format;
+
+    if (!storage)
+        return NULL;
+    if (!options)
+        options = &defaults;
+    if (choose_format(storage, options->format, &format) < 0)
+        goto fail;
+    if (format == GLUVIRT_FORMAT_QCOW2) {
+        glv_set_error(ENOTSUP, "%s is a qcow2 image, which this version of libgluvirt cannot "
+                      "read yet; convert it with 'qemu-img convert -O raw'", storage->name);
+        goto fail;
+    }
+    if (!(image = calloc(1, sizeof *image))) {
+        glv_set_oom();
+        goto fail;
+    }
+    image->storage = storage;
+    image->writable = options->writable;
+    if (!(image->format = glv_format_raw_open(storage))) {
+        free(image);
+        goto fail;
+    }
+    return image;
+fail:
+    storage->ops->close(storage);
+    return NULL;
+}
+
+GLUVIRT_API gluvirt_image *gluvirt_image_open_uri(gluvirt_pool *pool, const gluvirt_uri *uri,
+                                                  const gluvirt_open_options *options)
+{
+    struct glv_storage_flags flags = {options && options->writable, options && options->direct};
+
+    if (!uri) {
+        glv_set_error(EINVAL, "gluvirt_image_open_uri: the URI is NULL");
+        return NULL;
+    }
+    return open_on_storage(glv_storage_gluster_open(pool, uri, flags), options);
+}
+
+GLUVIRT_API gluvirt_image *gluvirt_image_open(gluvirt_pool *pool, const char *target,
+                                              const gluvirt_open_options *options)
+{
+    struct glv_storage_flags flags = {options && options->writable, options && options->direct};
+    gluvirt_image *image;
+    gluvirt_uri *uri;
+
+    if (!target || !*target) {
+        glv_set_error(EINVAL, "gluvirt_image_open: no target given");
+        return NULL;
+    }
+    if (strncmp(target, "gluster", 7) != 0 || !strchr(target, ':'))
+        return open_on_storage(glv_storage_local_open(target, flags), options);
+    if (!(uri = gluvirt_uri_parse(target)))
+        return NULL;
+    image = gluvirt_image_open_uri(pool, uri, options);
+    gluvirt_uri_free(uri);
+    return image;
+}
+
+GLUVIRT_API int gluvirt_image_close(gluvirt_image *image)
+{
+    int rc = 0;
+
+    if (!image)
+        return 0;
+    if (image->writable)
+        rc = image->format->ops->flush(image->format);
+    image->format->ops->close(image->format);
+    image->storage->ops->close(image->storage);
+    free(image);
+    return rc;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static int check_image(gluvirt_image *image, const char *call)
+{
+    if (image)
+        return 0;
+    glv_set_error(EINVAL, "%s: the image is NULL", call);
+    return -1;
+}
+
+static int check_writable(gluvirt_image *image, const char *call)
+{
+    if (check_image(image, call) < 0)
+        return -1;
+    if (image->writable)
+        return 0;
+    glv_set_error(EROFS, "%s: %s was opened read-only; open it with "
+                  "gluvirt_open_options_set_writable to change it", call, image->storage->name);
+    return -1;
+}
+
+/* Writes and zeroing stay inside the image. */
+static int check_range(gluvirt_image *image, const char *call, uint64_t offset, uint64_t length)
+{
+    int64_t size = image->format->ops->size(image->format);
+
+    if (offset > (uint64_t)size || length > (uint64_t)size - offset) {
+        glv_set_error(EINVAL, "%s: bytes %llu..%llu are past the end of %s (%lld bytes); "
+                      "resize it first", call, (unsigned long long)offset,
+                      (unsigned long long)(offset + length), image->storage->name,
+                      (long long)size);
+        return -1;
+    }
+    return 0;
+}
+
+GLUVIRT_API int64_t gluvirt_image_size(gluvirt_image *image)
+{
+    if (check_image(image, "gluvirt_image_size") < 0)
+        return -1;
+    return image->format->ops->size(image->format);
+}
+
+GLUVIRT_API const char *gluvirt_image_format(gluvirt_image *image)
+{
+    return image ? image->format->ops->name : NULL;
+}
+
+GLUVIRT_API ssize_t gluvirt_image_preadv(gluvirt_image *image, const struct iovec *iov,
+                                         int iovcnt, uint64_t offset)
+{
+    int64_t length, size;
+    uint64_t count;
+    struct iovec *clipped;
+    uint64_t clipped_len;
+    int n, rc;
+
+    if (check_image(image, "gluvirt_image_preadv") < 0 ||
+        (length = glv_iov_length(iov, iovcnt)) < 0)
+        return -1;
+    if (length > SSIZE_MAX) {
+        glv_set_error(EINVAL, "gluvirt_image_preadv: a read of more than SSIZE_MAX bytes");
+        return -1;
+    }
+    size = image->format->ops->size(image->format);
+    if (offset >= (uint64_t)size || length == 0)
+        return 0;
+    count = (uint64_t)length < (uint64_t)size - offset ? (uint64_t)length : (uint64_t)size - offset;
+    if (count == (uint64_t)length)
+        return image->format->ops->preadv(image->format, iov, iovcnt, offset) < 0 ? -1 : length;
+    /* The end of the image: read only what lies before it. */
+    if (!(clipped = malloc((size_t)iovcnt * sizeof *clipped))) {
+        glv_set_oom();
+        return -1;
+    }
+    n = glv_iov_slice(iov, iovcnt, 0, count, clipped, iovcnt, &clipped_len);
+    rc = image->format->ops->preadv(image->format, clipped, n, offset);
+    free(clipped);
+    return rc < 0 ? -1 : (ssize_t)count;
+}
+
+GLUVIRT_API ssize_t gluvirt_image_pread(gluvirt_image *image, void *buf, size_t count,
+                                        uint64_t offset)
+{
+    struct iovec iov = {buf, count};
+
+    return gluvirt_image_preadv(image, &iov, 1, offset);
+}
+
+GLUVIRT_API ssize_t gluvirt_image_pwritev(gluvirt_image *image, const struct iovec *iov,
+                                          int iovcnt, uint64_t offset)
+{
+    int64_t length;
+
+    if (check_writable(image, "gluvirt_image_pwritev") < 0 ||
+        (length = glv_iov_length(iov, iovcnt)) < 0)
+        return -1;
+    if (length > SSIZE_MAX) {
+        glv_set_error(EINVAL, "gluvirt_image_pwritev: a write of more than SSIZE_MAX bytes");
+        return -1;
+    }
+    if (check_range(image, "gluvirt_image_pwritev", offset, (uint64_t)length) < 0)
+        return -1;
+    if (length == 0)
+        return 0;
+    return image->format->ops->pwritev(image->format, iov, iovcnt, offset) < 0 ? -1 : length;
+}
+
+GLUVIRT_API ssize_t gluvirt_image_pwrite(gluvirt_image *image, const void *buf, size_t count,
+                                         uint64_t offset)
+{
+    struct iovec iov = {(void *)buf, count};
+
+    return gluvirt_image_pwritev(image, &iov, 1, offset);
+}
+
+GLUVIRT_API int gluvirt_image_flush(gluvirt_image *image)
+{
+    if (check_image(image, "gluvirt_image_flush") < 0)
+        return -1;
+    if (!image->writable)
+        return 0; /* nothing written, nothing to make durable */
+    return image->format->ops->flush(image->format);
+}
+
+GLUVIRT_API int gluvirt_image_discard(gluvirt_image *image, uint64_t offset, uint64_t length)
+{
+    if (check_writable(image, "gluvirt_image_discard") < 0 ||
+        check_range(image, "gluvirt_image_discard", offset, length) < 0)
+        return -1;
+    return length ? image->format->ops->discard(image->format, offset, length) : 0;
+}
+
+GLUVIRT_API int gluvirt_image_write_zeroes(gluvirt_image *image, uint64_t offset,
+                                           uint64_t length)
+{
+    if (check_writable(image, "gluvirt_image_write_zeroes") < 0 ||
+        check_range(image, "gluvirt_image_write_zeroes", offset, length) < 0)
+        return -1;
+    return length ? image->format->ops->write_zeroes(image->format, offset, length) : 0;
+}
+
+GLUVIRT_API int gluvirt_image_truncate(gluvirt_image *image, uint64_t size)
+{
+    if (check_writable(image, "gluvirt_image_truncate") < 0)
+        return -1;
+    if (size > INT64_MAX) {
+        glv_set_error(EINVAL, "gluvirt_image_truncate: size %llu is too large",
+                      (unsigned long long)size);
+        return -1;
+    }
+    return image->format->ops->truncate(image->format, size);
+}

@@ -1,0 +1,63 @@
+/*
+ * Storage backends: where an image's bytes live.  The gluster backend speaks
+ * gfapi; the local backend speaks POSIX.  Format drivers see only this
+ * interface, never gfapi.
+ */
+#ifndef GLUVIRT_STORAGE_H
+#define GLUVIRT_STORAGE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "internal.h"
+
+struct glv_storage;
+
+struct glv_storage_ops {
+    /* Transfer the whole range or fail: -1 with the error set.  Reads past
+     * the end of the storage fill zeros. */
+    int (*preadv)(struct glv_storage *s, const struct iovec *iov, int iovcnt, uint64_t offset);
+    int (*pwritev)(struct glv_storage *s, const struct iovec *iov, int iovcnt, uint64_t offset);
+    int (*flush)(struct glv_storage *s);
+    int (*discard)(struct glv_storage *s, uint64_t offset, uint64_t length);
+    int (*write_zeroes)(struct glv_storage *s, uint64_t offset, uint64_t length);
+    int (*truncate)(struct glv_storage *s, uint64_t size);
+    int64_t (*size)(struct glv_storage *s);
+    void (*close)(struct glv_storage *s);
+};
+
+struct glv_storage {
+    const struct glv_storage_ops *ops;
+    char *name; /* for messages: the URI or the path */
+    int writable;
+};
+
+/* Open flags shared by the backends. */
+struct glv_storage_flags {
+    int writable;
+    int direct;
+};
+
+struct glv_storage *glv_storage_gluster_open(gluvirt_pool *pool, const gluvirt_uri *uri,
+                                             struct glv_storage_flags flags);
+struct glv_storage *glv_storage_local_open(const char *path, struct glv_storage_flags flags);
+
+/* The largest piece a backend sends in one call; bigger requests are split
+ * (gfapi fails transfers of 1 GiB or more). */
+#define GLV_STORAGE_MAX_TRANSFER (512u << 20)
+
+/* Total length of an I/O vector, or -1 (EINVAL set) when it overflows. */
+int64_t glv_iov_length(const struct iovec *iov, int iovcnt);
+
+/*
+ * Cut the piece [skip, skip + max) out of iov into out (at most out_max
+ * entries).  Returns the entry count, with *len the piece's length.
+ */
+int glv_iov_slice(const struct iovec *iov, int iovcnt, uint64_t skip, uint64_t max,
+                  struct iovec *out, int out_max, uint64_t *len);
+
+/* Zero the bytes [from, end) of the vector. */
+void glv_iov_zero(const struct iovec *iov, int iovcnt, uint64_t from);
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * The gluster storage backend: an image file on a volume, through a pooled
+ * gfapi client.  Requests above GLV_STORAGE_MAX_TRANSFER are split; short
+ * reads at the end of the file read as zeros; a failed fsync makes every
+ * later write and flush fail, since write-behind may have lost data.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pool_internal.h"
+#include "storage.h"
+#include "uri_internal.h"
+
+struct gluster_storage {
+    struct glv_storage base;
+    gluvirt_pool *own_pool; /* when the caller gave none */
+    gluvirt_connection *connection;
+    glfs_fd_t *fd;
+    int wrote;
+    int flush_failed; /* sticky: data may be lost */
+};
+
+static struct gluster_storage *gs(struct glv_storage *s)
+{
+    return (struct gluster_storage *)s;
+}
+
+static int io_error(struct glv_storage *s, const char *what, uint64_t offset, int err)
+{
+    glv_set_error(err ? err : EIO, "%s %s at offset %llu: %s", what, s->name,
+                  (unsigned long long)offset, strerror(err ? err : EIO));
+    return -1;
+}
+
+static int refuse_after_lost_flush(struct glv_storage *s)
+{
+    if (!gs(s)->flush_failed)
+        return 0;
+    glv_set_error(EIO, "%s: an earlier flush failed, so data written before it may be lost; "
+                  "close the image, check the volume, and open it again", s->name);
+    return -1;
+}
+
+/* One request of at most GLV_STORAGE_MAX_TRANSFER bytes at a time. */
+static int transfer(struct glv_storage *s, const struct iovec *iov, int iovcnt, uint64_t offset,
+                    int writing)
+{
+    int64_t total = glv_iov_length(iov, iovcnt);
+    struct iovec *piece;
+    uint64_t done = 0;
+
+    if (total < 0)
+        return -1;
+    piece = malloc((size_t)(iovcnt > 0 ? iovcnt : 1) * sizeof *piece);
+    if (!piece) {
+        glv_set_oom();
+        return -1;
+    }
+    while (done < (uint64_t)total) {
+        uint64_t want;
+        int n = glv_iov_slice(iov, iovcnt, done, GLV_STORAGE_MAX_TRANSFER, piece, iovcnt, &want);
+        ssize_t got;
+
+        errno = 0;
+        got = writing ? glfs_pwritev(gs(s)->fd, piece, n, (off_t)(offset + done), 0)
+                      : glfs_preadv(gs(s)->fd, piece, n, (off_t)(offset + done), 0);
+        if (got < 0) {
+            free(piece);
+            return io_error(s, writing ? "cannot write" : "cannot read", offset + done, errno);
+        }
+        if (got == 0) {
+            if (writing) {
+                free(piece);
+                return io_error(s, "cannot write (no progress)", offset + done, EIO);
+            }
+            glv_iov_zero(iov, iovcnt, done); /* end of file */
+            break;
+        }
+        done += (uint64_t)got;
+    }
+    free(piece);
+    return 0;
+}
+
+static int gluster_preadv(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                          uint64_t offset)
+{
+    return transfer(s, iov, iovcnt, offset, 0);
+}
+
+static int gluster_pwritev(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                           uint64_t offset)
+{
+    if (refuse_after_lost_flush(s) < 0)
+        return -1;
+    gs(s)->wrote = 1;
+    return transfer(s, iov, iovcnt, offset, 1);
+}
+
+static int gluster_flush(struct glv_storage *s)
+{
+    if (refuse_after_lost_flush(s) < 0)
+        return -1;
+    errno = 0;
+    if (glfs_fsync(gs(s)->fd, NULL, NULL) < 0) {
+        gs(s)->flush_failed = 1;
+        return io_error(s, "flush of", 0, errno);
+    }
+    return 0;
+}
+
+static int gluster_discard(struct glv_storage *s, uint64_t offset, uint64_t length)
+{
+    while (length > 0) {
+        uint64_t piece = length > GLV_STORAGE_MAX_TRANSFER ? GLV_STORAGE_MAX_TRANSFER : length;
+
+        errno = 0;
+        if (glfs_discard(gs(s)->fd, (off_t)offset, (size_t)piece) < 0) {
+            if (errno == EOPNOTSUPP || errno == ENOSYS)
+                return 0; /* discard is a hint: the data may simply stay */
+            return io_error(s, "cannot discard", offset, errno);
+        }
+        offset += piece;
+        length -= piece;
+    }
+    return 0;
+}
+
+static int write_zero_buffers(struct glv_storage *s, uint64_t offset, uint64_t length)
+{
+    static const char zeros[1 << 16];
+
+    while (length > 0) {
+        struct iovec iov = {(void *)zeros, length > sizeof zeros ? sizeof zeros : length};
+
+        if (transfer(s, &iov, 1, offset, 1) < 0)
+            return -1;
+        offset += iov.iov_len;
+        length -= iov.iov_len;
+    }
+    return 0;
+}
+
+static int gluster_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t length)
+{
+    if (refuse_after_lost_flush(s) < 0)
+        return -1;
+    gs(s)->wrote = 1;
+    errno = 0;
+    if (glfs_zerofill(gs(s)->fd, (off_t)offset, (off_t)length) == 0)
+        return 0;
+    if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)
+        return write_zero_buffers(s, offset, length);
+    return io_error(s, "cannot write zeroes to", offset, errno);
+}
+
+static int gluster_truncate(struct glv_storage *s, uint64_t size)
+{
+    gs(s)->wrote = 1;
+    errno = 0;
+    if (glfs_ftruncate(gs(s)->fd, (off_t)size, NULL, NULL) < 0)
+        return io_error(s, "cannot resize", size, errno);
+    return 0;
+}
+
+static int64_t gluster_size(struct glv_storage *s)
+{
+    struct stat st;
+
+    errno = 0;
+    if (glfs_fstat(gs(s)->fd, &st) < 0)
+        return io_error(s, "cannot stat", 0, errno);
+    return (int64_t)st.st_size;
+}
+
+static void gluster_close(struct glv_storage *s)
+{
+    struct gluster_storage *g = gs(s);
+
+    if (g->fd)
+        glfs_close(g->fd);
+    if (g->wrote)
+        glv_connection_note_write(g->connection);
+    gluvirt_connection_release(g->connection);
+    gluvirt_pool_free(g->own_pool);
+    free(s->name);
+    free(g);
+}
+
+static const struct glv_storage_ops gluster_ops = {
+    .preadv = gluster_preadv,
+    .pwritev = gluster_pwritev,
+    .flush = gluster_flush,
+    .discard = gluster_discard,
+    .write_zeroes = gluster_write_zeroes,
+    .truncate = gluster_truncate,
+    .size = gluster_size,
+    .close = gluster_close,
+};
+
+static void set_open_error(const gluvirt_uri *uri, int err)
+{
+    switch (err) {
+    case ENOENT:
+        glv_set_error(ENOENT, "image '%s' does not exist on volume '%s'", uri->path, uri->volume);
+        break;
+    case EACCES:
+    case EPERM:
+        glv_set_error(err, "image '%s' on volume '%s': permission denied; check the file's owner "
+                      "and mode, or the volume's storage.owner-uid/gid", uri->path, uri->volume);
+        break;
+    case EISDIR:
+        glv_set_error(EISDIR, "'%s' on volume '%s' is a directory, not an image", uri->path,
+                      uri->volume);
+        break;
+    default:
+        glv_set_error(err ? err : EIO, "cannot open image '%s' on volume '%s': %s", uri->path,
+                      uri->volume, strerror(err ? err : EIO));
+    }
+}
+
+struct glv_storage *glv_storage_gluster_open(gluvirt_pool *pool, const gluvirt_uri *uri,
+                                             struct glv_storage_flags flags)
+{
+    struct gluster_storage *g = calloc(1, sizeof *g);
+    struct stat st;
+
+    if (!g) {
+        glv_set_oom();
+        return NULL;
+    }
+    g->base.ops = &gluster_ops;
+    g->base.writable = flags.writable;
+    if (!pool && !(pool = g->own_pool = gluvirt_pool_new(NULL)))
+        goto fail;
+    if (!(g->connection = gluvirt_pool_connect(pool, uri)))
+        goto fail;
+    if (uri->server_count == 1 && (g->base.name = gluvirt_uri_format(uri)) == NULL)
+        goto fail;
+    if (!g->base.name && !(g->base.name = strdup(uri->path))) {
+        glv_set_oom();
+        goto fail;
+    }
+    errno = 0;
+    g->fd = glfs_open(glv_connection_glfs(g->connection), uri->path,
+                      (flags.writable ? O_RDWR : O_RDONLY) | (flags.direct ? O_DIRECT : 0));
+    if (!g->fd) {
+        set_open_error(uri, errno);
+        goto fail;
+    }
+    if (glfs_fstat(g->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        set_open_error(uri, EISDIR);
+        goto fail;
+    }
+    return &g->base;
+fail:
+    gluster_close(&g->base);
+    return NULL;
+}
