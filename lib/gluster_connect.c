@@ -168,6 +168,26 @@ static void set_connect_error(const gluvirt_uri *where, int err, const char *log
     }
 }
 
+/* Give the caller's log what gfapi said while connecting (it went to our
+ * private file, which we read to tell failures apart). */
+static void copy_log(const char *from, const struct glv_client_settings *settings)
+{
+    char buf[8192];
+    size_t n;
+    FILE *in, *out;
+
+    if (!strcmp(settings->log_file, "/dev/null") || settings->log_level == 0)
+        return;
+    if (!(in = fopen(from, "r")))
+        return;
+    if ((out = fopen(settings->log_file, "a"))) {
+        while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+            fwrite(buf, 1, n, out);
+        fclose(out);
+    }
+    fclose(in);
+}
+
 static long ms_between(const struct timespec *a, const struct timespec *b)
 {
     return (b->tv_sec - a->tv_sec) * 1000L + (b->tv_nsec - a->tv_nsec) / 1000000L;
@@ -301,6 +321,7 @@ glfs_t *glv_gluster_connect(const gluvirt_uri *where, const struct glv_client_se
         log = read_log_tail(log_path);
         set_connect_error(where, err, log);
         free(log);
+        copy_log(log_path, settings);
         unlink(log_path);
         return NULL;
     }
@@ -310,12 +331,14 @@ glfs_t *glv_gluster_connect(const gluvirt_uri *where, const struct glv_client_se
         log = read_log_tail(log_path);
         set_connect_error(where, err, log);
         free(log);
+        copy_log(log_path, settings);
         unlink(log_path);
         /* A failed glfs_init leaves nothing worth the 10 s of glfs_fini. */
         glv_gluster_finish_async(fs, NULL, NULL);
         return NULL;
     }
     glfs_set_logging(fs, settings->log_file, settings->log_level);
+    copy_log(log_path, settings);
     unlink(log_path);
     return fs;
 }

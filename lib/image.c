@@ -10,20 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format.h"
+#include "image_internal.h"
 #include "uri_internal.h"
-
-struct gluvirt_open_options {
-    gluvirt_format format;
-    int writable;
-    int direct;
-};
-
-struct gluvirt_image {
-    struct glv_storage *storage;
-    struct glv_format *format;
-    int writable;
-};
 
 /* ------------------------------------------------------------ options */
 
@@ -31,8 +19,11 @@ GLUVIRT_API gluvirt_open_options *gluvirt_open_options_new(void)
 {
     gluvirt_open_options *o = calloc(1, sizeof *o);
 
-    if (!o)
+    if (!o) {
         glv_set_oom();
+        return NULL;
+    }
+    o->queue_depth = GLV_DEFAULT_QUEUE_DEPTH;
     return o;
 }
 
@@ -60,6 +51,29 @@ GLUVIRT_API int gluvirt_open_options_set_writable(gluvirt_open_options *o, int w
         return -1;
     }
     o->writable = writable != 0;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_open_options_set_completion(gluvirt_open_options *o,
+                                                    gluvirt_completion_mode mode)
+{
+    if (!o || (mode != GLUVIRT_COMPLETION_THREAD && mode != GLUVIRT_COMPLETION_POLL)) {
+        glv_set_error(EINVAL, "gluvirt_open_options_set_completion: %s",
+                      o ? "unknown completion mode" : "the options object is NULL");
+        return -1;
+    }
+    o->completion = mode;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_open_options_set_queue_depth(gluvirt_open_options *o, unsigned depth)
+{
+    if (!o || depth < 1 || depth > GLV_MAX_QUEUE_DEPTH) {
+        glv_set_error(EINVAL, "gluvirt_open_options_set_queue_depth: %s",
+                      o ? "the depth must be 1..4096" : "the options object is NULL");
+        return -1;
+    }
+    o->queue_depth = depth;
     return 0;
 }
 
@@ -96,7 +110,8 @@ static int choose_format(struct glv_storage *storage, gluvirt_format asked, gluv
 static gluvirt_image *open_on_storage(struct glv_storage *storage,
                                       const gluvirt_open_options *options)
 {
-    gluvirt_open_options defaults = {GLUVIRT_FORMAT_RAW, 0, 0};
+    gluvirt_open_options defaults = {GLUVIRT_FORMAT_RAW, 0, 0, GLUVIRT_COMPLETION_THREAD,
+                                     GLV_DEFAULT_QUEUE_DEPTH};
     gluvirt_image *image;
     gluvirt_format format;
 
@@ -118,6 +133,11 @@ static gluvirt_image *open_on_storage(struct glv_storage *storage,
     image->storage = storage;
     image->writable = options->writable;
     if (!(image->format = glv_format_raw_open(storage))) {
+        free(image);
+        goto fail;
+    }
+    if (!(image->aio = glv_aio_new(options->completion, options->queue_depth))) {
+        image->format->ops->close(image->format);
         free(image);
         goto fail;
     }
@@ -165,6 +185,7 @@ GLUVIRT_API int gluvirt_image_close(gluvirt_image *image)
 
     if (!image)
         return 0;
+    glv_aio_free(image->aio); /* every callback has run before anything closes */
     if (image->writable)
         rc = image->format->ops->flush(image->format);
     image->format->ops->close(image->format);
@@ -183,7 +204,7 @@ static int check_image(gluvirt_image *image, const char *call)
     return -1;
 }
 
-static int check_writable(gluvirt_image *image, const char *call)
+int glv_image_check_writable(gluvirt_image *image, const char *call)
 {
     if (check_image(image, call) < 0)
         return -1;
@@ -195,7 +216,8 @@ static int check_writable(gluvirt_image *image, const char *call)
 }
 
 /* Writes and zeroing stay inside the image. */
-static int check_range(gluvirt_image *image, const char *call, uint64_t offset, uint64_t length)
+int glv_image_check_range(gluvirt_image *image, const char *call, uint64_t offset,
+                          uint64_t length)
 {
     int64_t size = image->format->ops->size(image->format);
 
@@ -267,14 +289,14 @@ GLUVIRT_API ssize_t gluvirt_image_pwritev(gluvirt_image *image, const struct iov
 {
     int64_t length;
 
-    if (check_writable(image, "gluvirt_image_pwritev") < 0 ||
+    if (glv_image_check_writable(image, "gluvirt_image_pwritev") < 0 ||
         (length = glv_iov_length(iov, iovcnt)) < 0)
         return -1;
     if (length > SSIZE_MAX) {
         glv_set_error(EINVAL, "gluvirt_image_pwritev: a write of more than SSIZE_MAX bytes");
         return -1;
     }
-    if (check_range(image, "gluvirt_image_pwritev", offset, (uint64_t)length) < 0)
+    if (glv_image_check_range(image, "gluvirt_image_pwritev", offset, (uint64_t)length) < 0)
         return -1;
     if (length == 0)
         return 0;
@@ -300,8 +322,8 @@ GLUVIRT_API int gluvirt_image_flush(gluvirt_image *image)
 
 GLUVIRT_API int gluvirt_image_discard(gluvirt_image *image, uint64_t offset, uint64_t length)
 {
-    if (check_writable(image, "gluvirt_image_discard") < 0 ||
-        check_range(image, "gluvirt_image_discard", offset, length) < 0)
+    if (glv_image_check_writable(image, "gluvirt_image_discard") < 0 ||
+        glv_image_check_range(image, "gluvirt_image_discard", offset, length) < 0)
         return -1;
     return length ? image->format->ops->discard(image->format, offset, length) : 0;
 }
@@ -309,15 +331,15 @@ GLUVIRT_API int gluvirt_image_discard(gluvirt_image *image, uint64_t offset, uin
 GLUVIRT_API int gluvirt_image_write_zeroes(gluvirt_image *image, uint64_t offset,
                                            uint64_t length)
 {
-    if (check_writable(image, "gluvirt_image_write_zeroes") < 0 ||
-        check_range(image, "gluvirt_image_write_zeroes", offset, length) < 0)
+    if (glv_image_check_writable(image, "gluvirt_image_write_zeroes") < 0 ||
+        glv_image_check_range(image, "gluvirt_image_write_zeroes", offset, length) < 0)
         return -1;
     return length ? image->format->ops->write_zeroes(image->format, offset, length) : 0;
 }
 
 GLUVIRT_API int gluvirt_image_truncate(gluvirt_image *image, uint64_t size)
 {
-    if (check_writable(image, "gluvirt_image_truncate") < 0)
+    if (glv_image_check_writable(image, "gluvirt_image_truncate") < 0)
         return -1;
     if (size > INT64_MAX) {
         glv_set_error(EINVAL, "gluvirt_image_truncate: size %llu is too large",

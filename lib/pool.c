@@ -123,6 +123,11 @@ static long ms_since(const struct timespec *then, const struct timespec *now)
     return (now->tv_sec - then->tv_sec) * 1000L + (now->tv_nsec - then->tv_nsec) / 1000000L;
 }
 
+static int earlier(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /* ------------------------------------------------------------ finishing */
 
 static void finished(void *arg)
@@ -171,7 +176,7 @@ static struct gluvirt_connection *oldest_idle(gluvirt_pool *pool)
 
     for (c = pool->connections; c; c = c->next)
         if (c->state == READY && c->users == 0 &&
-            (!oldest || ms_since(&c->idle_since, &oldest->idle_since) > 0))
+            (!oldest || earlier(&c->idle_since, &oldest->idle_since)))
             oldest = c;
     return oldest;
 }
@@ -305,7 +310,8 @@ static struct gluvirt_connection *join_connect(gluvirt_pool *pool, struct gluvir
         pthread_cond_wait(&pool->changed, &pool->lock);
     c->waiters--;
     if (c->state == READY) {
-        c->users++;
+        if (c->users++ == 0) /* the connecting caller has let go already */
+            pool->counters[GLUVIRT_POOL_IDLE]--;
         pool->counters[GLUVIRT_POOL_HITS]++;
         return c;
     }
@@ -434,6 +440,8 @@ GLUVIRT_API int64_t gluvirt_pool_stat(gluvirt_pool *pool, gluvirt_pool_counter c
         glv_set_error(EINVAL, "gluvirt_pool_stat: %s", pool ? "unknown counter" : "the pool is NULL");
         return -1;
     }
+    if (!owned_by_this_process(pool))
+        return -1;
     pthread_mutex_lock(&pool->lock);
     value = pool->counters[counter];
     pthread_mutex_unlock(&pool->lock);

@@ -25,6 +25,14 @@ struct glv_storage_ops {
     int (*truncate)(struct glv_storage *s, uint64_t size);
     int64_t (*size)(struct glv_storage *s);
     void (*close)(struct glv_storage *s);
+    /* Optional (NULL when the backend has none): start a transfer of at
+     * most GLV_STORAGE_MAX_TRANSFER bytes without waiting; done(arg, result)
+     * then runs once, on any thread, with the bytes moved or -errno.
+     * Returns -1 (error set, done never runs) when it cannot start. */
+    int (*aio_preadv)(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                      uint64_t offset, void (*done)(void *arg, int64_t result), void *arg);
+    int (*aio_pwritev)(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                       uint64_t offset, void (*done)(void *arg, int64_t result), void *arg);
 };
 
 struct glv_storage {

@@ -192,7 +192,66 @@ static void gluster_close(struct glv_storage *s)
     free(g);
 }
 
+struct aio_context {
+    void (*done)(void *arg, int64_t result);
+    void *arg;
+};
+
+/* Runs on a gfapi thread: hand the result on and return at once. */
+static void aio_finished(glfs_fd_t *fd, ssize_t ret, struct glfs_stat *prestat,
+                         struct glfs_stat *poststat, void *data)
+{
+    struct aio_context ctx = *(struct aio_context *)data;
+    int64_t result = ret >= 0 ? (int64_t)ret : -(int64_t)(errno ? errno : EIO);
+
+    (void)fd;
+    (void)prestat;
+    (void)poststat;
+    free(data);
+    ctx.done(ctx.arg, result);
+}
+
+static int aio_start(struct glv_storage *s, const struct iovec *iov, int iovcnt, uint64_t offset,
+                     void (*done)(void *arg, int64_t result), void *arg, int writing)
+{
+    struct aio_context *ctx = malloc(sizeof *ctx);
+    int rc;
+
+    if (!ctx) {
+        glv_set_oom();
+        return -1;
+    }
+    ctx->done = done;
+    ctx->arg = arg;
+    errno = 0;
+    rc = writing ? glfs_pwritev_async(gs(s)->fd, iov, iovcnt, (off_t)offset, 0, aio_finished, ctx)
+                 : glfs_preadv_async(gs(s)->fd, iov, iovcnt, (off_t)offset, 0, aio_finished, ctx);
+    if (rc < 0) {
+        free(ctx);
+        return io_error(s, writing ? "cannot start a write to" : "cannot start a read from",
+                        offset, errno);
+    }
+    return 0;
+}
+
+static int gluster_aio_preadv(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                              uint64_t offset, void (*done)(void *arg, int64_t result), void *arg)
+{
+    return aio_start(s, iov, iovcnt, offset, done, arg, 0);
+}
+
+static int gluster_aio_pwritev(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                               uint64_t offset, void (*done)(void *arg, int64_t result), void *arg)
+{
+    if (refuse_after_lost_flush(s) < 0)
+        return -1;
+    gs(s)->wrote = 1;
+    return aio_start(s, iov, iovcnt, offset, done, arg, 1);
+}
+
 static const struct glv_storage_ops gluster_ops = {
+    .aio_preadv = gluster_aio_preadv,
+    .aio_pwritev = gluster_aio_pwritev,
     .preadv = gluster_preadv,
     .pwritev = gluster_pwritev,
     .flush = gluster_flush,

@@ -107,6 +107,84 @@ GLUVIRT_API int gluvirt_image_write_zeroes(gluvirt_image *image, uint64_t offset
 /* gluvirt_image_truncate: set the virtual size (raw images).  Since 1.0. */
 GLUVIRT_API int gluvirt_image_truncate(gluvirt_image *image, uint64_t size);
 
+/*
+ * Callback I/O.
+ *
+ * Each request carries {complete, user_data, release}.  complete(user_data,
+ * result) runs once when the request is done, with result the bytes
+ * transferred (reads: fewer only at the end of the image) or 0, or a
+ * negative errno value.  release(user_data), when not NULL, runs exactly
+ * once after that — or, when the submit call itself fails, before it
+ * returns (complete does not run then).
+ *
+ * Callbacks never run on gfapi's threads.  Where they run is the image's
+ * completion mode (gluvirt_open_options_set_completion):
+ *   GLUVIRT_COMPLETION_THREAD  on a thread of the library (the default);
+ *   GLUVIRT_COMPLETION_POLL    on the caller's thread, inside
+ *                              gluvirt_image_dispatch(), which an event loop
+ *                              calls when gluvirt_image_completion_fd()
+ *                              becomes readable.
+ * A callback may submit new requests; it must not close the image.
+ *
+ * At most the queue depth (default 128) requests are in flight.  A submit
+ * beyond it waits for a slot in THREAD mode (from inside a callback it fails
+ * with EAGAIN instead), and fails with EAGAIN in POLL mode (dispatch, then
+ * submit again).  gluvirt_image_close waits for every
+ * request in flight and runs its callbacks first.
+ */
+typedef void (*gluvirt_complete_fn)(void *user_data, int64_t result);
+typedef void (*gluvirt_release_fn)(void *user_data);
+
+typedef enum gluvirt_completion_mode {
+    GLUVIRT_COMPLETION_THREAD = 0,
+    GLUVIRT_COMPLETION_POLL = 1
+} gluvirt_completion_mode;
+
+/* Where callbacks run (see above).  Since 1.0. */
+GLUVIRT_API int gluvirt_open_options_set_completion(gluvirt_open_options *options,
+                                                    gluvirt_completion_mode mode);
+/* How many callback requests may be in flight, 1..4096 (default 128).  Since 1.0. */
+GLUVIRT_API int gluvirt_open_options_set_queue_depth(gluvirt_open_options *options,
+                                                     unsigned depth);
+
+/* Submit a read into buf (which must stay valid until complete runs).
+ * Returns 0, or -1 with the error set (release has run).  Since 1.0. */
+GLUVIRT_API int gluvirt_image_aio_read(gluvirt_image *image, void *buf, size_t count,
+                                       uint64_t offset, gluvirt_complete_fn complete,
+                                       void *user_data, gluvirt_release_fn release);
+/* Submit a write of buf (valid until complete runs).  Since 1.0. */
+GLUVIRT_API int gluvirt_image_aio_write(gluvirt_image *image, const void *buf, size_t count,
+                                        uint64_t offset, gluvirt_complete_fn complete,
+                                        void *user_data, gluvirt_release_fn release);
+/* Submit a flush: complete runs after every write completed before it is durable.
+ * Since 1.0. */
+GLUVIRT_API int gluvirt_image_aio_flush(gluvirt_image *image, gluvirt_complete_fn complete,
+                                        void *user_data, gluvirt_release_fn release);
+GLUVIRT_API int gluvirt_image_aio_discard(gluvirt_image *image, uint64_t offset,
+                                          uint64_t length, gluvirt_complete_fn complete,
+                                          void *user_data, gluvirt_release_fn release);
+GLUVIRT_API int gluvirt_image_aio_write_zeroes(gluvirt_image *image, uint64_t offset,
+                                               uint64_t length, gluvirt_complete_fn complete,
+                                               void *user_data, gluvirt_release_fn release);
+
+/*
+ * gluvirt_image_completion_fd: in POLL mode, a file descriptor that becomes
+ * readable when callbacks are ready to run (owned by the image); -1 with
+ * EINVAL in THREAD mode.  Since 1.0.
+ */
+GLUVIRT_API int gluvirt_image_completion_fd(gluvirt_image *image);
+
+/*
+ * gluvirt_image_dispatch: in POLL mode, run the callbacks of the requests
+ * that are done, on the calling thread.  Returns how many ran, or -1.
+ * Since 1.0.
+ */
+GLUVIRT_API int gluvirt_image_dispatch(gluvirt_image *image);
+
+/* gluvirt_image_in_flight: callback requests submitted and not yet completed.
+ * Since 1.0. */
+GLUVIRT_API int gluvirt_image_in_flight(gluvirt_image *image);
+
 #ifdef __cplusplus
 }
 #endif

@@ -64,8 +64,8 @@ typedef struct gluvirt_connection gluvirt_connection;
 GLUVIRT_API gluvirt_pool_options *gluvirt_pool_options_new(void);
 GLUVIRT_API void gluvirt_pool_options_free(gluvirt_pool_options *options);
 
-/* How long an unused connection stays open for reuse (default 10 s; 0 closes
- * it at once, on a background thread).  Since 1.0. */
+/* How long an unused connection stays open for reuse (default 10 s; 0 hands
+ * it at once to a background thread that finalises it).  Since 1.0. */
 GLUVIRT_API int gluvirt_pool_options_set_linger(gluvirt_pool_options *options,
                                                 unsigned milliseconds);
 
@@ -78,7 +78,9 @@ GLUVIRT_API int gluvirt_pool_options_set_max_idle(gluvirt_pool_options *options,
  * gluvirt_pool_options_set_log: where gfapi writes its log, and how much
  * (0 none ... 4 error ... 7 info ... 9 trace).  Default: nowhere
  * ("/dev/null"), level 4.  "-" (stderr) is refused: gluster's messages do
- * not belong on the caller's terminal; name a file instead.  Since 1.0.
+ * not belong on the caller's terminal; name a file instead.  While a client
+ * connects, gfapi logs to a private file that the pool reads to explain
+ * failures; its content is then appended to this log.  Since 1.0.
  */
 GLUVIRT_API int gluvirt_pool_options_set_log(gluvirt_pool_options *options,
                                              const char *file, int level);
@@ -120,8 +122,9 @@ GLUVIRT_API gluvirt_pool *gluvirt_pool_new(const gluvirt_pool_options *options);
 /*
  * gluvirt_pool_free: release the pool.  Idle connections are finalised in
  * the background, waiting at most the exit wait for those that wrote data.
- * Connections still referenced stay valid and are finalised when released.
- * Accepts NULL.  Since 1.0.
+ * Connections still referenced stay valid and are finalised when released,
+ * then without the exit wait: before a process exits, release every
+ * connection first, then free the pool.  Accepts NULL.  Since 1.0.
  */
 GLUVIRT_API void gluvirt_pool_free(gluvirt_pool *pool);
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # test-volumes.sh - the libgluvirt test cluster: one GlusterFS node and three
-# single-brick volumes gv0 gv1 gv2, in netns GLUVIRT_NETNS (default gluvirt).
+# single-brick volumes gv0 gv1 gv2 (and gvsecure, which refuses clients on
+# unprivileged ports), in netns GLUVIRT_NETNS (default gluvirt).
 #
 #   tests/cluster/test-volumes.sh up     (re)create it; prints the env lines,
 #                                        e.g.  eval "$(tests/cluster/test-volumes.sh up)"
@@ -15,9 +16,12 @@ GC="$(dirname "$0")/gluster-cluster.sh"
 case ${1:-} in
     up)
         "$GC" up -f -n 1 >/dev/null
-        for v in gv0 gv1 gv2; do
+        for v in gv0 gv1 gv2 gvsecure; do
             "$GC" volume "$v"
         done
+        # gvsecure refuses clients on ports above 1024: the pool's EACCES test
+        # (tests/gluster/test_pool.c) binds such a port on purpose.
+        "$GC" gluster volume set gvsecure server.allow-insecure off >/dev/null
         "$GC" env
         ;;
     down)
