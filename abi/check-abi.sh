@@ -38,8 +38,10 @@ check)
         echo "check-abi: INCOMPATIBLE ABI change against $baseline (see above)." >&2
         echo "check-abi: restore the old interface, or bump the soname on purpose." >&2
     elif [ $((status & 4)) -ne 0 ]; then
-        echo "check-abi: the ABI changed compatibly (see above): add new symbols to a new" >&2
-        echo "check-abi: version node in lib/libgluvirt.sym, then run 'make update-abi'." >&2
+        echo "check-abi: the ABI changed (see above).  If the change only adds functions," >&2
+        echo "check-abi: list them in a new version node of lib/libgluvirt.sym and run" >&2
+        echo "check-abi: 'make update-abi'; if it changes an existing type or signature," >&2
+        echo "check-abi: restore it: released programs depend on it." >&2
     else
         echo "check-abi: abidiff failed with status $status" >&2
     fi
