@@ -406,6 +406,10 @@ GLUVIRT_API int gluvirt_image_aio_read(gluvirt_image *image, void *buf, size_t c
 
     if (!r)
         return -1;
+    if (!buf && count > 0) {
+        glv_set_error(EINVAL, "gluvirt_image_aio_read: no buffer for %zu bytes", count);
+        return fail_request(r);
+    }
     size = image->format->ops->size(image->format);
     r->iov.iov_base = buf;
     r->iov.iov_len = count;
@@ -424,6 +428,10 @@ GLUVIRT_API int gluvirt_image_aio_write(gluvirt_image *image, const void *buf, s
 
     if (!r)
         return -1;
+    if (!buf && count > 0) {
+        glv_set_error(EINVAL, "gluvirt_image_aio_write: no buffer for %zu bytes", count);
+        return fail_request(r);
+    }
     if (glv_image_check_range(image, "gluvirt_image_aio_write", offset, count) < 0)
         return fail_request(r);
     r->iov.iov_base = (void *)buf;

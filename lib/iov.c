@@ -18,6 +18,11 @@ int64_t glv_iov_length(const struct iovec *iov, int iovcnt)
         return -1;
     }
     for (i = 0; i < iovcnt; i++) {
+        if (!iov[i].iov_base && iov[i].iov_len > 0) {
+            glv_set_error(EINVAL, "I/O vector entry %d has no buffer for its %zu bytes", i,
+                          iov[i].iov_len);
+            return -1;
+        }
         if (iov[i].iov_len > (uint64_t)INT64_MAX - total) {
             glv_set_error(EINVAL, "the I/O vector is longer than 2^63 bytes");
             return -1;

@@ -18,6 +18,8 @@ static const struct {
 } commands[] = {
     {"uri", cmd_uri, "check a gluster URI and convert it to and from QEMU JSON and libvirt XML"},
     {"connect", cmd_connect, "reach a volume through a connection pool and time it"},
+    {"info", cmd_info, "show an image's format and virtual size, as qemu-img info does"},
+    {"convert", cmd_convert, "copy an image (raw) into a local file, a volume or stdout"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,194 @@
+#!/bin/bash
+# gluvirt against qemu-img, byte for byte, on a real volume (gv1): qemu-img
+# creates a raw image and qemu-io writes patterns into it; then
+#   - gluvirt convert and qemu-img convert give identical local files, and
+#     gluvirt's is sparse; so does gluvirt convert to standard output;
+#   - gluvirt convert into an image on the volume gives the same bytes,
+#     as qemu-img compare sees them;
+#   - gluvirt info agrees with qemu-img info (text and JSON) and returns in
+#     under 3 s where qemu-img takes ~10 s (glfs_fini).
+# Each qemu tool call on gluster:// costs ~10 s, so they run in parallel:
+# the script takes about 30 s (create, qemu-io, then everything else).
+set -euo pipefail
+here=$(dirname "$0")
+# shellcheck source=tests/gluster/lib.sh
+. "$here/lib.sh"
+require_gluster
+: "${GLUVIRT:?set GLUVIRT to the gluvirt program}"
+
+host=$GLUVIRT_TEST_HOST
+work=$(mktemp -d)
+src="gluster://$host/gv1/image-qemu-$$.raw"
+dst="gluster://$host/gv1/image-qemu-$$-copy.raw"
+qcow2="gluster://$host/gv1/image-qemu-$$.qcow2"
+missing="gluster://$host/gv1/image-qemu-$$-never-created.raw"
+# gluvirt cannot delete files on a volume; converting an empty file into the
+# images at least gives their space back.
+cleanup() {
+    : >"$work/empty.raw"
+    for image in "$src" "$dst" "$qcow2"; do
+        "$GLUVIRT" convert -f raw "$work/empty.raw" "$image" 2>/dev/null &
+    done
+    wait
+    rm -rf "$work"
+}
+trap cleanup EXIT
+# 64 MiB + 3 sectors: not a power of two, several copy chunks, and a multiple
+# of 512 (qemu rounds raw sizes up to one, gluvirt does not).
+size=$((64 * 1024 * 1024 + 3 * 512))
+passed=0
+ok() {
+    echo "ok: $*"
+    passed=$((passed + 1))
+}
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# Run a command in the background with its output in $work/NAME.{out,err}
+# and its duration in $work/NAME.ms; 'finished NAME' then says whether it
+# exited 0.
+background() {
+    local name=$1
+    shift
+    (
+        start=$(date +%s%N)
+        rc=0
+        "$@" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
+        ms_since "$start" >"$work/$name.ms"
+        echo "$rc" >"$work/$name.rc"
+    ) &
+    pids[$name]=$!
+}
+declare -A pids
+finished() { [ "$(cat "$work/$1.rc")" = 0 ]; }
+explain() { echo "$1: $(cat "$work/$1.err")"; }
+
+# ---------------------------------------------------------------- images
+t0=$(date +%s%N)
+background create-src qemu-img create -q -f raw "$src" "$size"
+background create-dst qemu-img create -q -f raw "$dst" 1M
+# A qcow2 image costs qemu-img two clients (~20 s): it runs alongside the
+# next two steps, and gluvirt info on it right after.
+qcow2_info() {
+    qemu-img create -q -f qcow2 "$qcow2" 1M || return 2
+    start=$(date +%s%N)
+    "$GLUVIRT" info "$qcow2" && rc=0 || rc=$?
+    ms_since "$start" >"$work/info-qcow2-gluvirt.ms"
+    return "$rc"
+}
+background info-qcow2 qcow2_info
+wait "${pids[create-src]}" "${pids[create-dst]}"
+for job in create-src create-dst; do
+    finished "$job" || fail "$(explain "$job")"
+done
+echo "qemu-img created the images in $(ms_since "$t0") ms"
+
+# Patterns: unaligned and aligned, across copy-chunk boundaries, a run of
+# zeros written over data, the first and the last block.
+qemu-io -f raw \
+    -c 'write -P 0xa5 0 4k' \
+    -c 'write -P 0x5a 1M 64k' \
+    -c 'write -z 1056k 4k' \
+    -c 'write -P 0x33 5000001 12345' \
+    -c 'write -P 0x77 7M 3M' \
+    -c 'write -P 0x01 33554431 2' \
+    -c "write -P 0xff $((size - 4096)) 4k" \
+    "$src" >"$work/qemu-io.out" 2>"$work/qemu-io.err" ||
+    fail "qemu-io on $src: $(cat "$work/qemu-io.err")"
+grep -c '^wrote' "$work/qemu-io.out" | grep -qx 7 || fail "qemu-io: $(cat "$work/qemu-io.out")"
+echo "qemu-io wrote the patterns in $(ms_since "$t0") ms (since the start)"
+
+# ---------------------------------------------------------------- qemu and gluvirt side by side
+background ref qemu-img convert -f raw -O raw "$src" "$work/ref.raw"
+background qemu-info qemu-img info -f raw "$src"
+background qemu-json qemu-img info -f raw --output=json "$src"
+background info "$GLUVIRT" info "$src"
+background info-json "$GLUVIRT" info --json "$src"
+background missing "$GLUVIRT" convert -f raw -O raw "$src" "$missing"
+# gluvirt's local copy, its copy on the volume, and how qemu-img compare
+# sees the two (out.raw is compared with qemu's below).
+copy_and_compare() {
+    "$GLUVIRT" convert -p -f raw -O raw "$src" "$work/out.raw" 2>"$work/progress.err" &&
+        "$GLUVIRT" convert -f raw -O raw "$src" "$dst" &&
+        qemu-img compare -f raw -F raw "$dst" "$work/out.raw"
+}
+background copy copy_and_compare
+for job in ref qemu-info qemu-json info info-json missing copy; do
+    wait "${pids[$job]}"
+done
+for job in ref qemu-info qemu-json info info-json copy; do
+    finished "$job" || fail "$(explain "$job")"
+done
+echo "the conversions and infos ran in $(ms_since "$t0") ms (since the start)"
+
+cmp "$work/out.raw" "$work/ref.raw" || fail "gluvirt convert and qemu-img convert differ"
+ok "gluvirt convert gives the bytes qemu-img convert gives ($size bytes)"
+
+apparent=$(stat -c %s "$work/out.raw")
+allocated=$(($(stat -c %b "$work/out.raw") * $(stat -c %B "$work/out.raw")))
+[ "$apparent" = "$size" ] || fail "output is $apparent bytes, not $size"
+[ "$allocated" -lt $((apparent / 4)) ] ||
+    fail "output is not sparse: $allocated bytes allocated of $apparent"
+ok "the output is sparse: $allocated bytes allocated of $apparent (qemu-img's: $(du -B1 "$work/ref.raw" | cut -f1))"
+
+grep -q '(100.00/100%)' "$work/progress.err" || fail "no progress from -p: $(cat "$work/progress.err")"
+ok "-p draws the progress on stderr"
+
+"$GLUVIRT" convert -f raw -O raw "$src" - 2>"$work/stdout.err" | cmp - "$work/ref.raw" ||
+    fail "gluvirt convert to standard output differs: $(cat "$work/stdout.err")"
+ok "gluvirt convert to standard output gives the same bytes"
+
+! finished missing || fail "convert into a missing image on the volume succeeded"
+grep -q "does not exist on volume 'gv1'.*qemu-img create -f raw $missing $size" "$work/missing.err" ||
+    fail "message for a missing destination: $(cat "$work/missing.err")"
+ok "a missing destination on the volume is refused, saying how to create it"
+
+# ---------------------------------------------------------------- info
+for key in 'file format:' 'virtual size:'; do
+    ours=$(grep "^$key" "$work/info.out") || fail "gluvirt info has no '$key': $(cat "$work/info.out")"
+    theirs=$(grep "^$key" "$work/qemu-info.out") || fail "qemu-img info has no '$key'"
+    [ "$ours" = "$theirs" ] || fail "gluvirt info says '$ours', qemu-img info says '$theirs'"
+done
+grep -qx "image: $src" "$work/info.out" || fail "gluvirt info: $(cat "$work/info.out")"
+ok "gluvirt info agrees with qemu-img info: $(grep '^virtual size:' "$work/info.out")"
+
+python3 - "$work/info-json.out" "$work/qemu-json.out" <<'EOF' || fail "JSON outputs disagree"
+import json, sys
+ours, theirs = (json.load(open(p)) for p in sys.argv[1:3])
+for key in ("filename", "format", "virtual-size"):
+    if ours.get(key) != theirs.get(key):
+        sys.exit(f"{key}: gluvirt {ours.get(key)!r}, qemu-img {theirs.get(key)!r}")
+extra = set(ours) - set(theirs)
+if extra:
+    sys.exit(f"keys qemu-img info does not have: {sorted(extra)}")
+EOF
+ok "gluvirt info --json agrees with qemu-img info --output=json"
+
+wait "${pids[info-qcow2]}"
+[ "$(cat "$work/info-qcow2.rc")" != 2 ] || fail "qemu-img create -f qcow2: $(cat "$work/info-qcow2.err")"
+! finished info-qcow2 || fail "gluvirt info read a qcow2 image: $(cat "$work/info-qcow2.out")"
+[ "$(cat "$work/info-qcow2.rc")" = 1 ] || fail "gluvirt info on qcow2 exited $(cat "$work/info-qcow2.rc")"
+grep -q "is a qcow2 image, which this version of libgluvirt cannot read yet" "$work/info-qcow2.err" ||
+    fail "gluvirt info on qcow2: $(cat "$work/info-qcow2.err")"
+[ "$(cat "$work/info-qcow2-gluvirt.ms")" -lt 3000 ] || fail "gluvirt info on qcow2 took $(cat "$work/info-qcow2-gluvirt.ms") ms"
+ok "gluvirt info on a qcow2 image prints the library's refusal and exits 1 at once"
+
+info_ms=$(cat "$work/info.ms")
+qemu_ms=$(cat "$work/qemu-info.ms")
+echo "gluvirt info took $info_ms ms, qemu-img info $qemu_ms ms"
+[ "$info_ms" -lt 3000 ] || fail "gluvirt info took $info_ms ms: it waited for glfs_fini"
+ok "gluvirt info returns in under 3 s"
+
+# The human sizes on local files, where qemu-img is quick: sizes that are
+# multiples of 512 (qemu-img rounds others up).
+for bytes in 0 512 1000448 1022976 1024000 1047552 123457024 1073741824 1610612736 5000000000000; do
+    truncate -s "$bytes" "$work/sized.raw"
+    ours=$("$GLUVIRT" info "$work/sized.raw" | grep '^virtual size:')
+    theirs=$(qemu-img info -f raw "$work/sized.raw" | grep '^virtual size:')
+    [ "$ours" = "$theirs" ] || fail "$bytes bytes: gluvirt '$ours', qemu-img '$theirs'"
+done
+ok "the human-readable sizes match qemu-img's for 10 sizes"
+
+grep -q '^Images are identical' "$work/copy.out" || fail "qemu-img compare: $(cat "$work/copy.out")"
+ok "gluvirt convert into an image on the volume: qemu-img compare finds it identical"
+
+echo "image-qemu: $passed passed, 0 failed"
