@@ -98,6 +98,7 @@ int cmd_connect(int argc, char **argv)
         goto out;
     }
     printf("volume %s: connected in %.3f s\n", gluvirt_connection_volume(connection), took);
+    fflush(stdout); /* before the counters, which go to stderr */
     status = EXIT_OK;
 out:
     gluvirt_connection_release(connection);
