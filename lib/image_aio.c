@@ -86,7 +86,11 @@ static struct aio_request *pop(struct request_queue *q)
 
 /* ------------------------------------------------------------ completion */
 
-/* Any thread: queue the request's callback. */
+/*
+ * Any thread: queue the request's callback.  Everything happens under the
+ * lock: once it is released the callback may run and close may free the
+ * engine, so this thread must not touch the engine afterwards.
+ */
 static void request_done(struct aio_request *r, int64_t result)
 {
     struct glv_aio *aio = r->aio;
@@ -97,10 +101,10 @@ static void request_done(struct aio_request *r, int64_t result)
     push(&aio->done, r);
     if (aio->mode == GLUVIRT_COMPLETION_THREAD)
         pthread_cond_signal(&aio->done_ready);
-    pthread_mutex_unlock(&aio->lock);
-    if (aio->mode == GLUVIRT_COMPLETION_POLL && write(aio->event_fd, &one, sizeof one) < 0) {
-        /* The counter cannot overflow in practice; the dispatch finds the request anyway. */
+    else if (write(aio->event_fd, &one, sizeof one) < 0) {
+        /* Only a full counter fails, and then the fd is readable anyway. */
     }
+    pthread_mutex_unlock(&aio->lock);
 }
 
 static void run_callback(struct aio_request *r)
@@ -178,10 +182,10 @@ static int64_t run_sync(struct aio_request *r)
         rc = f->ops->flush(f);
         break;
     case AIO_DISCARD:
-        rc = f->ops->discard(f, r->offset, r->length);
+        rc = r->length ? f->ops->discard(f, r->offset, r->length) : 0;
         break;
     default:
-        rc = f->ops->write_zeroes(f, r->offset, r->length);
+        rc = r->length ? f->ops->write_zeroes(f, r->offset, r->length) : 0;
     }
     return rc < 0 ? -(int64_t)gluvirt_errno() : 0;
 }

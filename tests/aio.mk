@@ -1,0 +1,19 @@
+# ---------------------------------------------------------------- callback I/O
+# gluvirt_image_aio_*: tests/unit/test_image_aio_local on the local-file
+# backend (temporary files, no server) and tests/gluster/test_image_aio on
+# the real test volume gv2, which fails without the test volumes when
+# GLUVIRT_REQUIRE_GLUSTER=1, else skips.
+if HAVE_CRITERION
+aio_criterion_tests = tests/unit/test_image_aio_local tests/gluster/test_image_aio
+check_PROGRAMS += $(aio_criterion_tests)
+
+tests_unit_test_image_aio_local_SOURCES = tests/unit/test_image_aio_local.c
+tests_unit_test_image_aio_local_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_test_image_aio_local_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
+
+tests_gluster_test_image_aio_SOURCES = tests/gluster/test_image_aio.c
+tests_gluster_test_image_aio_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_gluster_test_image_aio_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
+
+TESTS += $(aio_criterion_tests)
+endif
