@@ -20,3 +20,13 @@ endif
 
 TESTS += $(image_criterion_tests) tests/gluster/image-qemu.sh
 EXTRA_DIST += tests/gluster/image-qemu.sh
+
+# An image whose volume is stopped under it (volume-gone.sh drives the
+# checker program, stopping and restarting its own volume gvgone).
+if HAVE_CRITERION
+check_PROGRAMS += tests/gluster/volume_gone
+tests_gluster_volume_gone_SOURCES = tests/gluster/volume_gone.c
+tests_gluster_volume_gone_LDADD = lib/libgluvirt.la
+endif
+TESTS += tests/gluster/volume-gone.sh
+EXTRA_DIST += tests/gluster/volume-gone.sh
