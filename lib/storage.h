@@ -39,6 +39,7 @@ struct glv_storage {
     const struct glv_storage_ops *ops;
     char *name; /* for messages: the URI or the path */
     int writable;
+    int flush_failed; /* sticky: data written before a failed flush may be lost */
 };
 
 /* Open flags shared by the backends. */
@@ -54,6 +55,26 @@ struct glv_storage *glv_storage_local_open(const char *path, struct glv_storage_
 /* The largest piece a backend sends in one call; bigger requests are split
  * (gfapi fails transfers of 1 GiB or more). */
 #define GLV_STORAGE_MAX_TRANSFER (512u << 20)
+
+/* ---- shared by the backends (storage_common.c) ---- */
+
+/* Record an I/O error on s ("cannot read URI at offset N: ..."); returns -1. */
+int glv_storage_io_error(struct glv_storage *s, const char *what, uint64_t offset, int err);
+
+/* -1 with EIO once a flush of s has failed, else 0. */
+int glv_storage_refuse_after_lost_flush(struct glv_storage *s);
+
+/* One backend call moving at most GLV_STORAGE_MAX_TRANSFER bytes: the bytes
+ * moved, 0 at the end of the file, or -1 with errno. */
+typedef ssize_t (*glv_storage_move_fn)(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                                       uint64_t offset, int writing);
+
+/* A whole transfer in pieces; reads past the end of the file fill zeros. */
+int glv_storage_transfer(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                         uint64_t offset, int writing, glv_storage_move_fn move);
+
+/* Zero a range by writing zeros, for storage that cannot zero it itself. */
+int glv_storage_write_zero_buffers(struct glv_storage *s, uint64_t offset, uint64_t length);
 
 /* Total length of an I/O vector, or -1 (EINVAL set) when it overflows. */
 int64_t glv_iov_length(const struct iovec *iov, int iovcnt);

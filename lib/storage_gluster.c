@@ -22,7 +22,6 @@ struct gluster_storage {
     gluvirt_connection *connection;
     glfs_fd_t *fd;
     int wrote;
-    int flush_failed; /* sticky: data may be lost */
 };
 
 static struct gluster_storage *gs(struct glv_storage *s)
@@ -30,86 +29,36 @@ static struct gluster_storage *gs(struct glv_storage *s)
     return (struct gluster_storage *)s;
 }
 
-static int io_error(struct glv_storage *s, const char *what, uint64_t offset, int err)
+static ssize_t gluster_move(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                            uint64_t offset, int writing)
 {
-    glv_set_error(err ? err : EIO, "%s %s at offset %llu: %s", what, s->name,
-                  (unsigned long long)offset, strerror(err ? err : EIO));
-    return -1;
-}
-
-static int refuse_after_lost_flush(struct glv_storage *s)
-{
-    if (!gs(s)->flush_failed)
-        return 0;
-    glv_set_error(EIO, "%s: an earlier flush failed, so data written before it may be lost; "
-                  "close the image, check the volume, and open it again", s->name);
-    return -1;
-}
-
-/* One request of at most GLV_STORAGE_MAX_TRANSFER bytes at a time. */
-static int transfer(struct glv_storage *s, const struct iovec *iov, int iovcnt, uint64_t offset,
-                    int writing)
-{
-    int64_t total = glv_iov_length(iov, iovcnt);
-    struct iovec *piece;
-    uint64_t done = 0;
-
-    if (total < 0)
-        return -1;
-    piece = malloc((size_t)(iovcnt > 0 ? iovcnt : 1) * sizeof *piece);
-    if (!piece) {
-        glv_set_oom();
-        return -1;
-    }
-    while (done < (uint64_t)total) {
-        uint64_t want;
-        int n = glv_iov_slice(iov, iovcnt, done, GLV_STORAGE_MAX_TRANSFER, piece, iovcnt, &want);
-        ssize_t got;
-
-        errno = 0;
-        got = writing ? glfs_pwritev(gs(s)->fd, piece, n, (off_t)(offset + done), 0)
-                      : glfs_preadv(gs(s)->fd, piece, n, (off_t)(offset + done), 0);
-        if (got < 0) {
-            free(piece);
-            return io_error(s, writing ? "cannot write" : "cannot read", offset + done, errno);
-        }
-        if (got == 0) {
-            if (writing) {
-                free(piece);
-                return io_error(s, "cannot write (no progress)", offset + done, EIO);
-            }
-            glv_iov_zero(iov, iovcnt, done); /* end of file */
-            break;
-        }
-        done += (uint64_t)got;
-    }
-    free(piece);
-    return 0;
+    return writing ? glfs_pwritev(gs(s)->fd, iov, iovcnt, (off_t)offset, 0)
+                   : glfs_preadv(gs(s)->fd, iov, iovcnt, (off_t)offset, 0);
 }
 
 static int gluster_preadv(struct glv_storage *s, const struct iovec *iov, int iovcnt,
                           uint64_t offset)
 {
-    return transfer(s, iov, iovcnt, offset, 0);
+    return glv_storage_transfer(s, iov, iovcnt, offset, 0, gluster_move);
 }
 
 static int gluster_pwritev(struct glv_storage *s, const struct iovec *iov, int iovcnt,
                            uint64_t offset)
 {
-    if (refuse_after_lost_flush(s) < 0)
+    if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
     gs(s)->wrote = 1;
-    return transfer(s, iov, iovcnt, offset, 1);
+    return glv_storage_transfer(s, iov, iovcnt, offset, 1, gluster_move);
 }
 
 static int gluster_flush(struct glv_storage *s)
 {
-    if (refuse_after_lost_flush(s) < 0)
+    if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
     errno = 0;
     if (glfs_fsync(gs(s)->fd, NULL, NULL) < 0) {
-        gs(s)->flush_failed = 1;
-        return io_error(s, "flush of", 0, errno);
+        s->flush_failed = 1;
+        return glv_storage_io_error(s, "flush of", 0, errno);
     }
     return 0;
 }
@@ -123,7 +72,7 @@ static int gluster_discard(struct glv_storage *s, uint64_t offset, uint64_t leng
         if (glfs_discard(gs(s)->fd, (off_t)offset, (size_t)piece) < 0) {
             if (errno == EOPNOTSUPP || errno == ENOSYS)
                 return 0; /* discard is a hint: the data may simply stay */
-            return io_error(s, "cannot discard", offset, errno);
+            return glv_storage_io_error(s, "cannot discard", offset, errno);
         }
         offset += piece;
         length -= piece;
@@ -131,32 +80,17 @@ static int gluster_discard(struct glv_storage *s, uint64_t offset, uint64_t leng
     return 0;
 }
 
-static int write_zero_buffers(struct glv_storage *s, uint64_t offset, uint64_t length)
-{
-    static const char zeros[1 << 16];
-
-    while (length > 0) {
-        struct iovec iov = {(void *)zeros, length > sizeof zeros ? sizeof zeros : length};
-
-        if (transfer(s, &iov, 1, offset, 1) < 0)
-            return -1;
-        offset += iov.iov_len;
-        length -= iov.iov_len;
-    }
-    return 0;
-}
-
 static int gluster_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t length)
 {
-    if (refuse_after_lost_flush(s) < 0)
+    if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
     gs(s)->wrote = 1;
     errno = 0;
     if (glfs_zerofill(gs(s)->fd, (off_t)offset, (off_t)length) == 0)
         return 0;
     if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)
-        return write_zero_buffers(s, offset, length);
-    return io_error(s, "cannot write zeroes to", offset, errno);
+        return glv_storage_write_zero_buffers(s, offset, length);
+    return glv_storage_io_error(s, "cannot write zeroes to", offset, errno);
 }
 
 static int gluster_truncate(struct glv_storage *s, uint64_t size)
@@ -164,7 +98,7 @@ static int gluster_truncate(struct glv_storage *s, uint64_t size)
     gs(s)->wrote = 1;
     errno = 0;
     if (glfs_ftruncate(gs(s)->fd, (off_t)size, NULL, NULL) < 0)
-        return io_error(s, "cannot resize", size, errno);
+        return glv_storage_io_error(s, "cannot resize", size, errno);
     return 0;
 }
 
@@ -174,7 +108,7 @@ static int64_t gluster_size(struct glv_storage *s)
 
     errno = 0;
     if (glfs_fstat(gs(s)->fd, &st) < 0)
-        return io_error(s, "cannot stat", 0, errno);
+        return glv_storage_io_error(s, "cannot stat", 0, errno);
     return (int64_t)st.st_size;
 }
 
@@ -228,7 +162,7 @@ static int aio_start(struct glv_storage *s, const struct iovec *iov, int iovcnt,
                  : glfs_preadv_async(gs(s)->fd, iov, iovcnt, (off_t)offset, 0, aio_finished, ctx);
     if (rc < 0) {
         free(ctx);
-        return io_error(s, writing ? "cannot start a write to" : "cannot start a read from",
+        return glv_storage_io_error(s, writing ? "cannot start a write to" : "cannot start a read from",
                         offset, errno);
     }
     return 0;
@@ -243,7 +177,7 @@ static int gluster_aio_preadv(struct glv_storage *s, const struct iovec *iov, in
 static int gluster_aio_pwritev(struct glv_storage *s, const struct iovec *iov, int iovcnt,
                                uint64_t offset, void (*done)(void *arg, int64_t result), void *arg)
 {
-    if (refuse_after_lost_flush(s) < 0)
+    if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
     gs(s)->wrote = 1;
     return aio_start(s, iov, iovcnt, offset, done, arg, 1);

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,6 @@
 struct local_storage {
     struct glv_storage base;
     int fd;
-    int flush_failed;
 };
 
 static struct local_storage *ls(struct glv_storage *s)
@@ -28,86 +26,34 @@ static struct local_storage *ls(struct glv_storage *s)
     return (struct local_storage *)s;
 }
 
-static int io_error(struct glv_storage *s, const char *what, uint64_t offset, int err)
+static ssize_t local_move(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                          uint64_t offset, int writing)
 {
-    glv_set_error(err ? err : EIO, "%s %s at offset %llu: %s", what, s->name,
-                  (unsigned long long)offset, strerror(err ? err : EIO));
-    return -1;
-}
-
-static int refuse_after_lost_flush(struct glv_storage *s)
-{
-    if (!ls(s)->flush_failed)
-        return 0;
-    glv_set_error(EIO, "%s: an earlier flush failed, so data written before it may be lost; "
-                  "close the image and open it again", s->name);
-    return -1;
-}
-
-static int transfer(struct glv_storage *s, const struct iovec *iov, int iovcnt, uint64_t offset,
-                    int writing)
-{
-    int64_t total = glv_iov_length(iov, iovcnt);
-    struct iovec *piece;
-    uint64_t done = 0;
-    int max = iovcnt > 0 ? iovcnt : 1;
-
-    if (total < 0)
-        return -1;
-    if (!(piece = malloc((size_t)max * sizeof *piece))) {
-        glv_set_oom();
-        return -1;
-    }
-    while (done < (uint64_t)total) {
-        uint64_t want;
-        int n = glv_iov_slice(iov, iovcnt, done, GLV_STORAGE_MAX_TRANSFER, piece,
-                              max > IOV_MAX ? IOV_MAX : max, &want);
-        ssize_t got = writing ? pwritev(ls(s)->fd, piece, n, (off_t)(offset + done))
-                              : preadv(ls(s)->fd, piece, n, (off_t)(offset + done));
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            int err = errno;
-
-            free(piece);
-            return io_error(s, writing ? "cannot write" : "cannot read", offset + done, err);
-        }
-        if (got == 0) {
-            if (writing) {
-                free(piece);
-                return io_error(s, "cannot write (no progress)", offset + done, EIO);
-            }
-            glv_iov_zero(iov, iovcnt, done);
-            break;
-        }
-        done += (uint64_t)got;
-    }
-    free(piece);
-    return 0;
+    return writing ? pwritev(ls(s)->fd, iov, iovcnt, (off_t)offset)
+                   : preadv(ls(s)->fd, iov, iovcnt, (off_t)offset);
 }
 
 static int local_preadv(struct glv_storage *s, const struct iovec *iov, int iovcnt,
                         uint64_t offset)
 {
-    return transfer(s, iov, iovcnt, offset, 0);
+    return glv_storage_transfer(s, iov, iovcnt, offset, 0, local_move);
 }
 
 static int local_pwritev(struct glv_storage *s, const struct iovec *iov, int iovcnt,
                          uint64_t offset)
 {
-    if (refuse_after_lost_flush(s) < 0)
+    if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
-    return transfer(s, iov, iovcnt, offset, 1);
+    return glv_storage_transfer(s, iov, iovcnt, offset, 1, local_move);
 }
 
 static int local_flush(struct glv_storage *s)
 {
-    if (refuse_after_lost_flush(s) < 0)
+    if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
     if (fdatasync(ls(s)->fd) < 0) {
-        ls(s)->flush_failed = 1;
-        return io_error(s, "flush of", 0, errno);
+        s->flush_failed = 1;
+        return glv_storage_io_error(s, "flush of", 0, errno);
     }
     return 0;
 }
@@ -116,33 +62,23 @@ static int local_discard(struct glv_storage *s, uint64_t offset, uint64_t length
 {
     if (fallocate(ls(s)->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
                   (off_t)length) < 0 && errno != EOPNOTSUPP)
-        return io_error(s, "cannot discard", offset, errno);
+        return glv_storage_io_error(s, "cannot discard", offset, errno);
     return 0;
 }
 
 static int local_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t length)
 {
-    static const char zeros[1 << 16];
-
-    if (refuse_after_lost_flush(s) < 0)
+    if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
     if (fallocate(ls(s)->fd, FALLOC_FL_ZERO_RANGE, (off_t)offset, (off_t)length) == 0)
         return 0;
-    while (length > 0) {
-        struct iovec iov = {(void *)zeros, length > sizeof zeros ? sizeof zeros : length};
-
-        if (transfer(s, &iov, 1, offset, 1) < 0)
-            return -1;
-        offset += iov.iov_len;
-        length -= iov.iov_len;
-    }
-    return 0;
+    return glv_storage_write_zero_buffers(s, offset, length);
 }
 
 static int local_truncate(struct glv_storage *s, uint64_t size)
 {
     if (ftruncate(ls(s)->fd, (off_t)size) < 0)
-        return io_error(s, "cannot resize", size, errno);
+        return glv_storage_io_error(s, "cannot resize", size, errno);
     return 0;
 }
 
@@ -151,7 +87,7 @@ static int64_t local_size(struct glv_storage *s)
     struct stat st;
 
     if (fstat(ls(s)->fd, &st) < 0)
-        return io_error(s, "cannot stat", 0, errno);
+        return glv_storage_io_error(s, "cannot stat", 0, errno);
     return (int64_t)st.st_size;
 }
 

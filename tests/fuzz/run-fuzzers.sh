@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 [ -f "$builddir/config.h" ] || { echo "run-fuzzers: run me from a configured build tree" >&2; exit 1; }
 command -v clang >/dev/null || { echo "run-fuzzers: clang not found: apt-get install clang" >&2; exit 1; }
 
-lib_sources="error.c strbuf.c utf8.c version.c uri.c uri_parse.c uri_format.c json.c uri_qemu_json.c xml.c uri_libvirt_xml.c gluster_connect.c pool_options.c pool.c iov.c storage_gluster.c storage_local.c format_raw.c image.c image_aio.c"
+lib_sources="error.c strbuf.c utf8.c version.c uri.c uri_parse.c uri_format.c json.c uri_qemu_json.c xml.c uri_libvirt_xml.c gluster_connect.c pool_options.c pool.c iov.c storage_common.c storage_gluster.c storage_local.c format_raw.c image.c image_aio.c"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -DHAVE_CONFIG_H"
 includes="-I$builddir -I$builddir/include -I$srcdir/include -I$srcdir/lib"
 
