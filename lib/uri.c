@@ -136,7 +136,7 @@ int glv_uri_append_server(struct gluvirt_uri *uri, gluvirt_transport transport,
     return 0;
 }
 
-const char *glv_uri_non_utf8_field(const struct gluvirt_uri *uri)
+static const char *non_utf8_field(const struct gluvirt_uri *uri)
 {
     size_t i;
 
@@ -151,6 +151,27 @@ const char *glv_uri_non_utf8_field(const struct gluvirt_uri *uri)
             return "socket";
     }
     return NULL;
+}
+
+int glv_uri_check_writable_as(const struct gluvirt_uri *uri, const char *form, const char *call)
+{
+    if (!uri) {
+        glv_set_error(EINVAL, "%s: the URI object is NULL", call);
+        return -1;
+    }
+    if (uri->server_count == 0) {
+        glv_set_error(EINVAL, "cannot write %s for volume '%s': the location has no server; add "
+                      "one with gluvirt_uri_add_tcp_server or gluvirt_uri_add_unix_server", form,
+                      uri->volume);
+        return -1;
+    }
+    if (non_utf8_field(uri)) {
+        glv_set_error(EINVAL, "cannot write %s: the %s is not UTF-8, which %s cannot carry; use "
+                      "the URI, where it is percent-encoded", form, non_utf8_field(uri),
+                      strstr(form, "JSON") ? "JSON" : "XML");
+        return -1;
+    }
+    return 0;
 }
 
 GLUVIRT_API gluvirt_uri *gluvirt_uri_new(const char *volume, const char *path)

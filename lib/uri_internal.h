@@ -29,9 +29,10 @@ const char *glv_uri_volume_problem(const char *volume);
 const char *glv_uri_path_problem(const char *path);
 const char *glv_uri_socket_problem(const char *socket_path);
 
-/* The first field that is not UTF-8 ("path", ...), which no JSON or XML text
- * can carry, or NULL. */
-const char *glv_uri_non_utf8_field(const struct gluvirt_uri *uri);
+/* 0 when uri can be written as form ("QEMU JSON", "libvirt XML"): it has a
+ * server, and every field is UTF-8, as JSON and XML need; else -1 with the
+ * error set, naming call for a NULL uri. */
+int glv_uri_check_writable_as(const struct gluvirt_uri *uri, const char *form, const char *call);
 
 /* Nonzero when host is an IPv6 address (it contains a ':'). */
 int glv_uri_host_is_ipv6(const char *host);

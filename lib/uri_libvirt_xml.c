@@ -85,23 +85,9 @@ GLUVIRT_API char *gluvirt_uri_to_libvirt_xml(const gluvirt_uri *uri)
     struct glv_strbuf sb = { 0 };
     size_t i, count;
 
-    if (!uri) {
-        glv_set_error(EINVAL, "gluvirt_uri_to_libvirt_xml: the URI object is NULL");
+    if (glv_uri_check_writable_as(uri, "libvirt XML", "gluvirt_uri_to_libvirt_xml") < 0)
         return NULL;
-    }
     count = gluvirt_uri_server_count(uri);
-    if (count == 0) {
-        glv_set_error(EINVAL, "cannot write libvirt XML for volume '%s': the location has "
-                      "no server; add one with gluvirt_uri_add_tcp_server or "
-                      "gluvirt_uri_add_unix_server", gluvirt_uri_volume(uri));
-        return NULL;
-    }
-    if (glv_uri_non_utf8_field(uri)) {
-        glv_set_error(EINVAL, "cannot write libvirt XML: the %s is not UTF-8, which XML cannot "
-                      "carry; rename the image or use the URI, where it is percent-encoded",
-                      glv_uri_non_utf8_field(uri));
-        return NULL;
-    }
     glv_strbuf_puts(&sb, "<disk type='network' device='disk'>\n"
                          "  <source protocol='gluster' name='");
     glv_xml_append_escaped(&sb, gluvirt_uri_volume(uri));

@@ -97,23 +97,9 @@ GLUVIRT_API char *gluvirt_uri_to_qemu_json(const gluvirt_uri *uri)
     struct glv_strbuf sb = { 0 };
     size_t i, count;
 
-    if (!uri) {
-        glv_set_error(EINVAL, "gluvirt_uri_to_qemu_json: the URI object is NULL");
+    if (glv_uri_check_writable_as(uri, "QEMU JSON", "gluvirt_uri_to_qemu_json") < 0)
         return NULL;
-    }
     count = gluvirt_uri_server_count(uri);
-    if (count == 0) {
-        glv_set_error(EINVAL, "cannot write QEMU JSON for volume '%s': the location has "
-                      "no server; add one with gluvirt_uri_add_tcp_server or "
-                      "gluvirt_uri_add_unix_server", gluvirt_uri_volume(uri));
-        return NULL;
-    }
-    if (glv_uri_non_utf8_field(uri)) {
-        glv_set_error(EINVAL, "cannot write QEMU JSON: the %s is not UTF-8, which JSON cannot "
-                      "carry; use the URI, where it is percent-encoded",
-                      glv_uri_non_utf8_field(uri));
-        return NULL;
-    }
     glv_strbuf_puts(&sb, JSON_PREFIX "{\"driver\":\"gluster\",\"volume\":");
     glv_json_append_string(&sb, gluvirt_uri_volume(uri));
     glv_strbuf_puts(&sb, ",\"path\":");
