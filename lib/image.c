@@ -95,16 +95,27 @@ static const unsigned char qcow2_magic[4] = {'Q', 'F', 'I', 0xfb};
  * what the first bytes say. */
 static int choose_format(struct glv_storage *storage, gluvirt_format asked, gluvirt_format *out)
 {
-    unsigned char head[4] = {0};
-    struct iovec iov = {head, sizeof head};
+    /* One aligned block, so that the read works with direct I/O too. */
+    enum { PROBE_SIZE = 4096 };
+    unsigned char *head;
+    struct iovec iov;
+    int rc;
 
     *out = asked;
     if (asked != GLUVIRT_FORMAT_PROBE)
         return 0;
-    if (storage->ops->preadv(storage, &iov, 1, 0) < 0)
+    if (posix_memalign((void **)&head, PROBE_SIZE, PROBE_SIZE) != 0) {
+        glv_set_oom();
         return -1;
-    *out = memcmp(head, qcow2_magic, sizeof head) == 0 ? GLUVIRT_FORMAT_QCOW2 : GLUVIRT_FORMAT_RAW;
-    return 0;
+    }
+    iov.iov_base = head;
+    iov.iov_len = PROBE_SIZE;
+    rc = storage->ops->preadv(storage, &iov, 1, 0);
+    if (rc == 0)
+        *out = memcmp(head, qcow2_magic, sizeof qcow2_magic) == 0 ? GLUVIRT_FORMAT_QCOW2
+                                                                   : GLUVIRT_FORMAT_RAW;
+    free(head);
+    return rc;
 }
 
 static gluvirt_image *open_on_storage(struct glv_storage *storage,

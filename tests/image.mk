@@ -30,3 +30,7 @@ tests_gluster_volume_gone_LDADD = lib/libgluvirt.la
 endif
 TESTS += tests/gluster/volume-gone.sh
 EXTRA_DIST += tests/gluster/volume-gone.sh
+
+# gluvirt bench prints what qemu-img bench prints for the same options.
+TESTS += tests/unit/bench-output.sh
+EXTRA_DIST += tests/unit/bench-output.sh

@@ -20,6 +20,7 @@ static const struct {
     {"connect", cmd_connect, "reach a volume through a connection pool and time it"},
     {"info", cmd_info, "show an image's format and virtual size, as qemu-img info does"},
     {"convert", cmd_convert, "copy an image (raw) into a local file, a volume or stdout"},
+    {"bench", cmd_bench, "time a run of read or write requests, as qemu-img bench does"},
 };
 
 static void usage(FILE *out)

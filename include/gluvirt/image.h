@@ -126,7 +126,9 @@ GLUVIRT_API int gluvirt_image_truncate(gluvirt_image *image, uint64_t size);
  *                              becomes readable.
  * A callback may submit new requests; it must not close the image.
  *
- * At most the queue depth (default 128) requests are in flight.  A submit
+ * At most the queue depth (default 128) requests are in flight; a request
+ * holds its slot until its callbacks have returned, so a callback that
+ * submits the next request needs one slot more than the depth it keeps.  A submit
  * beyond it waits for a slot in THREAD mode (from inside a callback it fails
  * with EAGAIN instead), and fails with EAGAIN in POLL mode (dispatch, then
  * submit again).  gluvirt_image_close waits for every
