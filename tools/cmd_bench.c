@@ -86,14 +86,6 @@ struct bench_request {
     uint64_t offset;
 };
 
-static double seconds_now(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void bench_usage(FILE *out)
 {
     fprintf(out,
@@ -366,19 +358,6 @@ static double run(struct bench *b, struct bench_request *requests, long depth,
         }
     }
     return b->error ? -1 : b->end_time - start;
-}
-
-static void print_pool_counters(gluvirt_pool *pool)
-{
-    static const char *const names[] = {"live", "idle", "hits", "misses",
-                                        "inits", "failures", "finalised"};
-    int i;
-
-    fprintf(stderr, "pool:");
-    for (i = GLUVIRT_POOL_LIVE; i <= GLUVIRT_POOL_FINALISED; i++)
-        fprintf(stderr, " %s=%lld", names[i],
-                (long long)gluvirt_pool_stat(pool, (gluvirt_pool_counter)i));
-    fputc('\n', stderr);
 }
 
 static int parse_format(const char *name, gluvirt_format *out)

@@ -15,32 +15,11 @@
 
 #include "commands.h"
 
-static double seconds_now(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void connect_usage(FILE *out)
 {
     fprintf(out, "usage: gluvirt connect [-v] [--timeout MS] URI\n"
                  "Connects to the URI's volume through a connection pool and reports how long\n"
                  "it took; -v adds the pool's counters.  Exit 0 when the volume answered.\n");
-}
-
-static void print_counters(gluvirt_pool *pool)
-{
-    static const char *const names[] = {"live", "idle", "hits", "misses",
-                                        "inits", "failures", "finalised"};
-    int i;
-
-    fprintf(stderr, "pool:");
-    for (i = GLUVIRT_POOL_LIVE; i <= GLUVIRT_POOL_FINALISED; i++)
-        fprintf(stderr, " %s=%lld", names[i],
-                (long long)gluvirt_pool_stat(pool, (gluvirt_pool_counter)i));
-    fputc('\n', stderr);
 }
 
 int cmd_connect(int argc, char **argv)
@@ -103,7 +82,7 @@ int cmd_connect(int argc, char **argv)
 out:
     gluvirt_connection_release(connection);
     if (pool && verbose)
-        print_counters(pool);
+        print_pool_counters(pool);
     start = seconds_now();
     gluvirt_pool_free(pool);
     closed = seconds_now() - start;

@@ -47,27 +47,6 @@ static void format_human_size(uint64_t bytes, char *out, size_t out_size)
              units[unit]);
 }
 
-static void print_pool_counters(gluvirt_pool *pool)
-{
-    static const char *const names[] = {"live", "idle", "hits", "misses",
-                                        "inits", "failures", "finalised"};
-    int i;
-
-    fprintf(stderr, "pool:");
-    for (i = GLUVIRT_POOL_LIVE; i <= GLUVIRT_POOL_FINALISED; i++)
-        fprintf(stderr, " %s=%lld", names[i],
-                (long long)gluvirt_pool_stat(pool, (gluvirt_pool_counter)i));
-    fputc('\n', stderr);
-}
-
-static double seconds_now(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 int cmd_info(int argc, char **argv)
 {
     static const struct option options[] = {

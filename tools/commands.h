@@ -16,6 +16,13 @@ int cmd_bench(int argc, char **argv);
 /* Print "gluvirt: " and the library's last error for this thread to stderr. */
 void report_library_error(const char *context);
 
+/* Monotonic time in seconds, for the durations the commands report. */
+double seconds_now(void);
+
+/* The pool's counters on one line of stderr ("pool: live=1 idle=1 ..."). */
+struct gluvirt_pool;
+void print_pool_counters(struct gluvirt_pool *pool);
+
 /* Write s as a JSON string literal (with quotes), or null when s is NULL. */
 void print_json_string(FILE *out, const char *s);
 

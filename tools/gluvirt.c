@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <gluvirt/gluvirt.h>
 
@@ -40,6 +41,27 @@ void report_library_error(const char *context)
         fprintf(stderr, "gluvirt: %s: %s\n", context, gluvirt_errmsg());
     else
         fprintf(stderr, "gluvirt: %s\n", gluvirt_errmsg());
+}
+
+double seconds_now(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+void print_pool_counters(gluvirt_pool *pool)
+{
+    static const char *const names[] = {"live", "idle", "hits", "misses",
+                                        "inits", "failures", "finalised"};
+    int i;
+
+    fprintf(stderr, "pool:");
+    for (i = GLUVIRT_POOL_LIVE; i <= GLUVIRT_POOL_FINALISED; i++)
+        fprintf(stderr, " %s=%lld", names[i],
+                (long long)gluvirt_pool_stat(pool, (gluvirt_pool_counter)i));
+    fputc('\n', stderr);
 }
 
 void print_json_string(FILE *out, const char *s)
