@@ -4,16 +4,25 @@
 # the real test volume gv2, which fails without the test volumes when
 # GLUVIRT_REQUIRE_GLUSTER=1, else skips.
 if HAVE_CRITERION
-aio_criterion_tests = tests/unit/test_image_aio_local tests/gluster/test_image_aio
+aio_criterion_tests = tests/unit/test_image_aio_local tests/unit/test_image_aio_local_flow \
+	tests/gluster/test_image_aio tests/gluster/test_image_aio_edges
 check_PROGRAMS += $(aio_criterion_tests)
 
-tests_unit_test_image_aio_local_SOURCES = tests/unit/test_image_aio_local.c
+tests_unit_test_image_aio_local_SOURCES = tests/unit/test_image_aio_local.c tests/unit/test_image_aio_local_support.h
 tests_unit_test_image_aio_local_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_unit_test_image_aio_local_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
 
-tests_gluster_test_image_aio_SOURCES = tests/gluster/test_image_aio.c
+tests_unit_test_image_aio_local_flow_SOURCES = tests/unit/test_image_aio_local_flow.c tests/unit/test_image_aio_local_support.h
+tests_unit_test_image_aio_local_flow_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_test_image_aio_local_flow_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
+
+tests_gluster_test_image_aio_SOURCES = tests/gluster/test_image_aio.c tests/gluster/test_image_aio_support.h
 tests_gluster_test_image_aio_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_gluster_test_image_aio_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
+
+tests_gluster_test_image_aio_edges_SOURCES = tests/gluster/test_image_aio_edges.c tests/gluster/test_image_aio_support.h
+tests_gluster_test_image_aio_edges_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_gluster_test_image_aio_edges_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
 
 TESTS += $(aio_criterion_tests)
 endif
