@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     build-essential g++ autoconf automake libtool pkg-config xz-utils \
-    libglusterfs-dev glusterfs-server glusterfs-client \
+    libglusterfs-dev glusterfs-server glusterfs-client zlib1g-dev libzstd-dev \
     libcriterion-dev abigail-tools clang libclang-rt-14-dev \
     qemu-utils qemu-block-extra \
     iproute2 procps util-linux python3 ca-certificates git >/dev/null

@@ -22,6 +22,7 @@ static const struct {
     {"info", cmd_info, "show an image's format and virtual size, as qemu-img info does"},
     {"convert", cmd_convert, "copy an image (raw) into a local file, a volume or stdout"},
     {"bench", cmd_bench, "time a run of read or write requests, as qemu-img bench does"},
+    {"map", cmd_map, "show where an image's data lives, as qemu-img map does"},
 };
 
 static void usage(FILE *out)

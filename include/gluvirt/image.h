@@ -2,7 +2,7 @@
  * libgluvirt — disk images: open one on a gluster volume (through a
  * connection pool) or in a local file, and read and write it.
  *
- * An image is read through a format driver (raw now; qcow2 next) on top of a
+ * An image is read through a format driver (raw or qcow2) on top of a
  * storage backend (gluster or local file).  The format is what the caller
  * says it is: raw by default.  Probing the format from the image's first
  * bytes is opt-in (GLUVIRT_FORMAT_PROBE), because a guest that writes a
@@ -43,6 +43,40 @@ GLUVIRT_API int gluvirt_open_options_set_format(gluvirt_open_options *options,
 GLUVIRT_API int gluvirt_open_options_set_writable(gluvirt_open_options *options, int writable);
 /* Ask for direct I/O (O_DIRECT), bypassing caches, where the storage allows.  Since 1.0. */
 GLUVIRT_API int gluvirt_open_options_set_direct(gluvirt_open_options *options, int direct);
+
+/* The size of the qcow2 driver's L2 table cache in bytes (default 4 MiB:
+ * enough to map 32 GiB of a 64 KiB-cluster image without re-reading a table;
+ * at least two tables are kept whatever the size).  Since 1.0. */
+GLUVIRT_API int gluvirt_open_options_set_l2_cache_size(gluvirt_open_options *options,
+                                                       uint64_t bytes);
+
+/*
+ * Which backing files a qcow2 image may name:
+ *   GLUVIRT_BACKING_SAME_STORE  (default) a name relative to the image's own
+ *                               directory on the same volume (or, for a
+ *                               local image, a local path); the same volume
+ *                               named by a gluster URI.  Anything else (an
+ *                               absolute host path for an image on gluster,
+ *                               "json:", "file:", another volume or protocol)
+ *                               is refused with EPERM.
+ *   GLUVIRT_BACKING_ANY         also local paths and gluster URIs elsewhere.
+ *   GLUVIRT_BACKING_NONE        open no backing file: what the image itself
+ *                               does not hold reads as zeros.
+ */
+typedef enum gluvirt_backing_policy {
+    GLUVIRT_BACKING_SAME_STORE = 0,
+    GLUVIRT_BACKING_ANY = 1,
+    GLUVIRT_BACKING_NONE = 2
+} gluvirt_backing_policy;
+
+/* Since 1.0. */
+GLUVIRT_API int gluvirt_open_options_set_backing(gluvirt_open_options *options,
+                                                 gluvirt_backing_policy policy);
+
+/* Open a qcow2 image as it was at an internal snapshot, named by its name or,
+ * failing that, its id; read-only.  NULL: the current state.  Since 1.0. */
+GLUVIRT_API int gluvirt_open_options_set_snapshot(gluvirt_open_options *options,
+                                                  const char *name_or_id);
 
 /*
  * gluvirt_image_open: open target, which is a gluster URI ("gluster://...")
@@ -106,6 +140,78 @@ GLUVIRT_API int gluvirt_image_write_zeroes(gluvirt_image *image, uint64_t offset
 
 /* gluvirt_image_truncate: set the virtual size (raw images).  Since 1.0. */
 GLUVIRT_API int gluvirt_image_truncate(gluvirt_image *image, uint64_t size);
+
+/*
+ * Describing an image.
+ *
+ * gluvirt_image_info_int / _string: a property of the image (the top of
+ * its backing chain); -1 or NULL when the image's format has no such
+ * property (errno ENOENT) or on a bad argument (EINVAL).  Strings belong to
+ * the image.  Since 1.0.
+ */
+typedef enum gluvirt_info_key {
+    GLUVIRT_INFO_FILENAME = 0,          /* string: the target as opened */
+    GLUVIRT_INFO_ALLOCATED_SIZE = 1,    /* int: bytes the storage allocates */
+    GLUVIRT_INFO_CLUSTER_SIZE = 2,      /* int (qcow2) */
+    GLUVIRT_INFO_QCOW2_VERSION = 3,     /* int: 2 or 3 */
+    GLUVIRT_INFO_REFCOUNT_BITS = 4,     /* int */
+    GLUVIRT_INFO_DIRTY = 5,             /* int 0/1 */
+    GLUVIRT_INFO_CORRUPT = 6,           /* int 0/1 */
+    GLUVIRT_INFO_LAZY_REFCOUNTS = 7,    /* int 0/1 */
+    GLUVIRT_INFO_EXTENDED_L2 = 8,       /* int 0/1 */
+    GLUVIRT_INFO_COMPRESSION_TYPE = 9,  /* string: "zlib" or "zstd" */
+    GLUVIRT_INFO_BACKING_NAME = 10,     /* string: as the image stores it */
+    GLUVIRT_INFO_BACKING_FULL_NAME = 11,/* string: resolved against the image */
+    GLUVIRT_INFO_BACKING_FORMAT = 12,   /* string */
+    GLUVIRT_INFO_DATA_FILE = 13,        /* string: external data file name */
+    GLUVIRT_INFO_SNAPSHOT_COUNT = 14    /* int */
+} gluvirt_info_key;
+
+GLUVIRT_API int64_t gluvirt_image_info_int(gluvirt_image *image, gluvirt_info_key key);
+GLUVIRT_API const char *gluvirt_image_info_string(gluvirt_image *image, gluvirt_info_key key);
+
+/* gluvirt_image_backing: the backing image (owned by image, closed with
+ * it), or NULL when there is none.  Since 1.0. */
+GLUVIRT_API gluvirt_image *gluvirt_image_backing(gluvirt_image *image);
+
+/*
+ * Internal snapshots (qcow2), index 0 .. GLUVIRT_INFO_SNAPSHOT_COUNT - 1.
+ * Strings belong to the image.  Since 1.0.
+ */
+typedef enum gluvirt_snapshot_key {
+    GLUVIRT_SNAPSHOT_ID = 0,            /* string */
+    GLUVIRT_SNAPSHOT_NAME = 1,          /* string */
+    GLUVIRT_SNAPSHOT_VM_STATE_SIZE = 2, /* int */
+    GLUVIRT_SNAPSHOT_DATE_SEC = 3,      /* int */
+    GLUVIRT_SNAPSHOT_DATE_NSEC = 4,     /* int */
+    GLUVIRT_SNAPSHOT_VM_CLOCK_NSEC = 5, /* int */
+    GLUVIRT_SNAPSHOT_ICOUNT = 6,        /* int: -1 when not recorded */
+    GLUVIRT_SNAPSHOT_DISK_SIZE = 7      /* int: virtual size at the snapshot */
+} gluvirt_snapshot_key;
+
+GLUVIRT_API int64_t gluvirt_image_snapshot_int(gluvirt_image *image, int index,
+                                               gluvirt_snapshot_key key);
+GLUVIRT_API const char *gluvirt_image_snapshot_string(gluvirt_image *image, int index,
+                                                      gluvirt_snapshot_key key);
+
+/*
+ * gluvirt_image_block_status: what the bytes from offset hold, as qemu-img
+ * map reports it.  Looks at most length bytes ahead and returns the length of
+ * the run that shares one status (> 0), 0 at or past the end, or -1.
+ * flags: GLUVIRT_BLOCK_* bits; depth: the layer of the backing chain the run
+ * comes from (0: this image; for a run no layer holds, the last layer);
+ * host_offset: where the run's bytes start in that layer's file, or -1
+ * (zeros, compressed data, unallocated).  Any out pointer may be NULL.
+ * Since 1.0.
+ */
+#define GLUVIRT_BLOCK_DATA 1u      /* read from stored data */
+#define GLUVIRT_BLOCK_ZERO 2u      /* reads as zeros */
+#define GLUVIRT_BLOCK_PRESENT 4u   /* some layer of the chain holds it */
+#define GLUVIRT_BLOCK_COMPRESSED 8u
+
+GLUVIRT_API int64_t gluvirt_image_block_status(gluvirt_image *image, uint64_t offset,
+                                               uint64_t length, unsigned *flags, int *depth,
+                                               int64_t *host_offset);
 
 /*
  * Callback I/O.
