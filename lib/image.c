@@ -12,6 +12,7 @@
 
 #include "image_internal.h"
 #include "uri_internal.h"
+#include "internal.h"
 
 /* ------------------------------------------------------------ options */
 
@@ -29,7 +30,51 @@ GLUVIRT_API gluvirt_open_options *gluvirt_open_options_new(void)
 
 GLUVIRT_API void gluvirt_open_options_free(gluvirt_open_options *o)
 {
+    if (o)
+        free(o->snapshot);
     free(o);
+}
+
+GLUVIRT_API int gluvirt_open_options_set_l2_cache_size(gluvirt_open_options *o, uint64_t bytes)
+{
+    if (!o) {
+        glv_set_error(EINVAL, "gluvirt_open_options_set_l2_cache_size: the options object is "
+                      "NULL");
+        return -1;
+    }
+    o->l2_cache_size = bytes;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_open_options_set_backing(gluvirt_open_options *o,
+                                                 gluvirt_backing_policy policy)
+{
+    if (!o || (policy != GLUVIRT_BACKING_SAME_STORE && policy != GLUVIRT_BACKING_ANY &&
+               policy != GLUVIRT_BACKING_NONE)) {
+        glv_set_error(EINVAL, "gluvirt_open_options_set_backing: %s",
+                      o ? "unknown backing policy" : "the options object is NULL");
+        return -1;
+    }
+    o->backing = policy;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_open_options_set_snapshot(gluvirt_open_options *o,
+                                                  const char *name_or_id)
+{
+    char *copy = NULL;
+
+    if (!o) {
+        glv_set_error(EINVAL, "gluvirt_open_options_set_snapshot: the options object is NULL");
+        return -1;
+    }
+    if (name_or_id && !(copy = strdup(name_or_id))) {
+        glv_set_oom();
+        return -1;
+    }
+    free(o->snapshot);
+    o->snapshot = copy;
+    return 0;
 }
 
 GLUVIRT_API int gluvirt_open_options_set_format(gluvirt_open_options *o, gluvirt_format format)
@@ -118,62 +163,156 @@ static int choose_format(struct glv_storage *storage, gluvirt_format asked, gluv
     return rc;
 }
 
-static gluvirt_image *open_on_storage(struct glv_storage *storage,
-                                      const gluvirt_open_options *options)
+/* Everything one open needs; the top image and its backing files alike. */
+struct open_request {
+    gluvirt_pool *pool;       /* gluster: the chain's pool */
+    gluvirt_pool *own_pool;   /* made for this chain; the image takes it over */
+    const gluvirt_uri *uri;   /* gluster target, or NULL */
+    const char *path;         /* local target, or NULL */
+    gluvirt_format format;
+    const gluvirt_open_options *options;
+    const struct glv_open_context *parent; /* NULL for the image the caller opens */
+};
+
+static void image_destroy(gluvirt_image *image)
 {
-    gluvirt_open_options defaults = {GLUVIRT_FORMAT_RAW, 0, 0, GLUVIRT_COMPLETION_THREAD,
-                                     GLV_DEFAULT_QUEUE_DEPTH};
-    gluvirt_image *image;
+    gluvirt_image *backing = image->format ? image->format->backing : NULL;
+
+    glv_aio_free(image->aio);
+    if (image->format)
+        image->format->ops->close(image->format);
+    gluvirt_image_close(backing);
+    if (image->storage)
+        image->storage->ops->close(image->storage);
+    gluvirt_pool_free(image->own_pool);
+    gluvirt_uri_free(image->uri);
+    free(image->name);
+    free(image->identity);
+    free(image->backing_full_name);
+    free(image);
+}
+
+/* A name that is the same for every way of reaching the file: what loop
+ * detection compares. */
+static char *file_identity(const struct open_request *req)
+{
+    struct glv_strbuf sb = {0};
+    char *real;
+
+    if (req->uri) {
+        glv_strbuf_printf(&sb, "gluster:%s:/%s", req->uri->volume, req->uri->path);
+        return glv_strbuf_finish(&sb);
+    }
+    if ((real = realpath(req->path, NULL)))
+        return real;
+    glv_set_error(errno, "cannot resolve the path %s: %s", req->path, strerror(errno));
+    return NULL;
+}
+
+static int open_format(gluvirt_image *image, const struct open_request *req,
+                       struct glv_open_context *ctx)
+{
+    const gluvirt_open_options *o = req->options;
+    const char *snapshot = req->parent ? NULL : o->snapshot;
     gluvirt_format format;
 
-    if (!storage)
-        return NULL;
-    if (!options)
-        options = &defaults;
-    if (choose_format(storage, options->format, &format) < 0)
-        goto fail;
+    if (choose_format(image->storage, req->format, &format) < 0)
+        return -1;
     if (format == GLUVIRT_FORMAT_QCOW2) {
-        glv_set_error(ENOTSUP, "%s is a qcow2 image, which this version of libgluvirt cannot "
-                      "read yet; convert it with 'qemu-img convert -O raw'", storage->name);
-        goto fail;
+        struct glv_qcow2_options q = {o->l2_cache_size, snapshot,
+                                      glv_image_sibling_opener(ctx)};
+
+        if (image->writable) {
+            glv_set_error(EROFS, "%s is a qcow2 image, which this version opens read-only; "
+                          "open it without gluvirt_open_options_set_writable", image->name);
+            return -1;
+        }
+        if (!(image->format = glv_format_qcow2_open(image->storage, &q)))
+            return -1;
+        return glv_image_open_backing(image, ctx);
     }
-    if (!(image = calloc(1, sizeof *image))) {
+    if (snapshot) {
+        glv_set_error(EINVAL, "%s is opened as a raw image, which has no snapshots; open it "
+                      "as qcow2 to read snapshot '%s'", image->name, snapshot);
+        return -1;
+    }
+    return (image->format = glv_format_raw_open(image->storage)) ? 0 : -1;
+}
+
+static gluvirt_image *open_image(struct open_request *req)
+{
+    struct glv_storage_flags flags = {req->options->writable, req->options->direct};
+    struct glv_open_context ctx = {req->parent, NULL, req->options,
+                                   req->parent ? req->parent->depth + 1 : 0};
+    gluvirt_image *image = calloc(1, sizeof *image);
+
+    if (!image) {
         glv_set_oom();
-        goto fail;
+        gluvirt_pool_free(req->own_pool);
+        return NULL;
     }
-    image->storage = storage;
-    image->writable = options->writable;
-    if (!(image->format = glv_format_raw_open(storage))) {
-        free(image);
-        goto fail;
+    ctx.image = image;
+    image->own_pool = req->own_pool;
+    image->pool = req->pool;
+    image->writable = req->options->writable;
+    if (req->uri) {
+        if (!(image->uri = gluvirt_uri_dup(req->uri)) ||
+            !(image->name = gluvirt_uri_format(req->uri)))
+            goto fail;
+        image->storage = glv_storage_gluster_open(req->pool, req->uri, flags);
+    } else {
+        if (!(image->name = strdup(req->path))) {
+            glv_set_oom();
+            goto fail;
+        }
+        image->storage = glv_storage_local_open(req->path, flags);
     }
-    if (!(image->aio = glv_aio_new(options->completion, options->queue_depth))) {
-        image->format->ops->close(image->format);
-        free(image);
+    if (!image->storage || !(image->identity = file_identity(req)) ||
+        open_format(image, req, &ctx) < 0)
         goto fail;
-    }
+    if (!(image->aio = glv_aio_new(req->options->completion, req->options->queue_depth)))
+        goto fail;
     return image;
 fail:
-    storage->ops->close(storage);
+    image_destroy(image);
     return NULL;
+}
+
+static const gluvirt_open_options default_options = {
+    GLUVIRT_FORMAT_RAW, 0, 0, GLUVIRT_COMPLETION_THREAD, GLV_DEFAULT_QUEUE_DEPTH, 0,
+    GLUVIRT_BACKING_SAME_STORE, NULL};
+
+gluvirt_image *glv_image_open_in_chain(gluvirt_pool *pool, const gluvirt_uri *uri,
+                                       const char *path, gluvirt_format format,
+                                       const struct glv_open_context *parent)
+{
+    struct open_request req = {pool, NULL, uri, path, format, parent->options, parent};
+
+    return open_image(&req);
 }
 
 GLUVIRT_API gluvirt_image *gluvirt_image_open_uri(gluvirt_pool *pool, const gluvirt_uri *uri,
                                                   const gluvirt_open_options *options)
 {
-    struct glv_storage_flags flags = {options && options->writable, options && options->direct};
+    struct open_request req = {pool, NULL, uri, NULL, GLUVIRT_FORMAT_RAW,
+                               options ? options : &default_options, NULL};
 
     if (!uri) {
         glv_set_error(EINVAL, "gluvirt_image_open_uri: the URI is NULL");
         return NULL;
     }
-    return open_on_storage(glv_storage_gluster_open(pool, uri, flags), options);
+    req.format = req.options->format;
+    /* One pool for the whole backing chain, so its files share connections. */
+    if (!pool && !(req.pool = req.own_pool = gluvirt_pool_new(NULL)))
+        return NULL;
+    return open_image(&req);
 }
 
 GLUVIRT_API gluvirt_image *gluvirt_image_open(gluvirt_pool *pool, const char *target,
                                               const gluvirt_open_options *options)
 {
-    struct glv_storage_flags flags = {options && options->writable, options && options->direct};
+    struct open_request req = {NULL, NULL, NULL, target, GLUVIRT_FORMAT_RAW,
+                               options ? options : &default_options, NULL};
     gluvirt_image *image;
     gluvirt_uri *uri;
 
@@ -181,8 +320,9 @@ GLUVIRT_API gluvirt_image *gluvirt_image_open(gluvirt_pool *pool, const char *ta
         glv_set_error(EINVAL, "gluvirt_image_open: no target given");
         return NULL;
     }
+    req.format = req.options->format;
     if (strncmp(target, "gluster", 7) != 0 || !strchr(target, ':'))
-        return open_on_storage(glv_storage_local_open(target, flags), options);
+        return open_image(&req);
     if (!(uri = gluvirt_uri_parse(target)))
         return NULL;
     image = gluvirt_image_open_uri(pool, uri, options);
@@ -197,11 +337,10 @@ GLUVIRT_API int gluvirt_image_close(gluvirt_image *image)
     if (!image)
         return 0;
     glv_aio_free(image->aio); /* every callback has run before anything closes */
+    image->aio = NULL;
     if (image->writable)
         rc = image->format->ops->flush(image->format);
-    image->format->ops->close(image->format);
-    image->storage->ops->close(image->storage);
-    free(image);
+    image_destroy(image);
     return rc;
 }
 

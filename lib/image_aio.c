@@ -58,6 +58,8 @@ struct glv_aio {
     unsigned worker_count;
     pthread_t dispatcher;
     int dispatcher_running;
+    int dispatcher_waiting;      /* asleep on done_ready: only then is a signal needed */
+    unsigned slot_waiters;       /* asleep on slot_free: only then is a broadcast needed */
     int event_fd;                /* POLL mode */
     int stopping;
 };
@@ -89,19 +91,24 @@ static struct aio_request *pop(struct request_queue *q)
 /*
  * Any thread: queue the request's callback.  Everything happens under the
  * lock: once it is released the callback may run and close may free the
- * engine, so this thread must not touch the engine afterwards.
+ * engine, so this thread must not touch the engine afterwards.  The wake-up
+ * is paid only when someone sleeps: the dispatcher when it waits, the
+ * caller's event loop when the queue turns non-empty (dispatch empties it).
  */
 static void request_done(struct aio_request *r, int64_t result)
 {
     struct glv_aio *aio = r->aio;
     uint64_t one = 1;
+    int was_empty;
 
     r->result = result;
     pthread_mutex_lock(&aio->lock);
+    was_empty = aio->done.head == NULL;
     push(&aio->done, r);
-    if (aio->mode == GLUVIRT_COMPLETION_THREAD)
-        pthread_cond_signal(&aio->done_ready);
-    else if (write(aio->event_fd, &one, sizeof one) < 0) {
+    if (aio->mode == GLUVIRT_COMPLETION_THREAD) {
+        if (aio->dispatcher_waiting)
+            pthread_cond_signal(&aio->done_ready);
+    } else if (was_empty && write(aio->event_fd, &one, sizeof one) < 0) {
         /* Only a full counter fails, and then the fd is readable anyway. */
     }
     pthread_mutex_unlock(&aio->lock);
@@ -118,23 +125,51 @@ static void run_callback(struct aio_request *r)
     free(r);
     pthread_mutex_lock(&aio->lock);
     aio->in_flight--;
-    pthread_cond_broadcast(&aio->slot_free);
+    if (aio->slot_waiters)
+        pthread_cond_broadcast(&aio->slot_free);
     pthread_mutex_unlock(&aio->lock);
+}
+
+/* Called with the lock held: the whole completion queue, emptied. */
+static struct aio_request *take_done(struct glv_aio *aio)
+{
+    struct aio_request *list = aio->done.head;
+
+    aio->done.head = aio->done.tail = NULL;
+    return list;
+}
+
+/* Run a list taken from the completion queue, in completion order. */
+static int run_list(struct aio_request *r)
+{
+    int ran = 0;
+
+    while (r) {
+        struct aio_request *next = r->next;
+
+        run_callback(r);
+        r = next;
+        ran++;
+    }
+    return ran;
 }
 
 static void *dispatcher_main(void *arg)
 {
     struct glv_aio *aio = arg;
-    struct aio_request *r;
+    struct aio_request *list;
 
     pthread_mutex_lock(&aio->lock);
     for (;;) {
-        while (!(r = pop(&aio->done)) && !aio->stopping)
+        while (!(list = take_done(aio)) && !aio->stopping) {
+            aio->dispatcher_waiting = 1;
             pthread_cond_wait(&aio->done_ready, &aio->lock);
-        if (!r)
+            aio->dispatcher_waiting = 0;
+        }
+        if (!list)
             break;
         pthread_mutex_unlock(&aio->lock);
-        run_callback(r);
+        run_list(list);
         pthread_mutex_lock(&aio->lock);
     }
     pthread_mutex_unlock(&aio->lock);
@@ -143,7 +178,7 @@ static void *dispatcher_main(void *arg)
 
 static int run_ready_callbacks(struct glv_aio *aio)
 {
-    struct aio_request *r;
+    struct aio_request *list;
     uint64_t count;
     int ran = 0;
 
@@ -151,12 +186,11 @@ static int run_ready_callbacks(struct glv_aio *aio)
         return -1;
     for (;;) {
         pthread_mutex_lock(&aio->lock);
-        r = pop(&aio->done);
+        list = take_done(aio);
         pthread_mutex_unlock(&aio->lock);
-        if (!r)
+        if (!list)
             return ran;
-        run_callback(r);
-        ran++;
+        ran += run_list(list);
     }
 }
 
@@ -224,17 +258,46 @@ static void native_done(void *arg, int64_t result)
     request_done(r, result);
 }
 
-/* Raw on a backend with its own async calls: no thread hop on submission. */
+/*
+ * A read the format maps, from what it has cached, onto one run of stored
+ * bytes (or zeros): straight to the storage's async call, no thread hop.
+ * Returns 0 when under way, -1 when a worker must run it.
+ */
+static int start_mapped_read(struct aio_request *r)
+{
+    struct glv_format *f = r->image->format;
+    struct iovec inside = {r->iov.iov_base, (size_t)r->length};
+    struct glv_mapping m;
+
+    if (f->ops->map(f, r->offset, r->length, 1, &m) < 0 || m.length < r->length)
+        return -1;
+    if (m.kind == GLV_MAP_ZERO || (m.kind == GLV_MAP_UNALLOCATED && !f->backing)) {
+        memset(r->iov.iov_base, 0, (size_t)r->length);
+        request_done(r, (int64_t)r->length);
+        return 0;
+    }
+    if (m.kind != GLV_MAP_DATA || !m.host->ops->aio_preadv)
+        return -1;
+    return m.host->ops->aio_preadv(m.host, &inside, 1, m.host_offset, native_done, r);
+}
+
+/* Raw (or a mapped read) on a backend with its own async calls: no thread
+ * hop on submission. */
 static int start_native(struct aio_request *r)
 {
     struct glv_storage *s = r->image->storage;
+    struct glv_format *f = r->image->format;
     struct iovec inside = {r->iov.iov_base, (size_t)r->length};
 
-    if (strcmp(r->image->format->ops->name, "raw") != 0 || r->length > GLV_STORAGE_MAX_TRANSFER)
+    if (r->length == 0 || r->length > GLV_STORAGE_MAX_TRANSFER)
         return -1;
-    if (r->op == AIO_READ && s->ops->aio_preadv && r->length > 0)
+    if (r->op == AIO_READ && f->ops->map)
+        return start_mapped_read(r);
+    if (strcmp(f->ops->name, "raw") != 0)
+        return -1;
+    if (r->op == AIO_READ && s->ops->aio_preadv)
         return s->ops->aio_preadv(s, &inside, 1, r->offset, native_done, r);
-    if (r->op == AIO_WRITE && s->ops->aio_pwritev && r->length > 0)
+    if (r->op == AIO_WRITE && s->ops->aio_pwritev)
         return s->ops->aio_pwritev(s, &r->iov, 1, r->offset, native_done, r);
     return -1;
 }
@@ -279,7 +342,9 @@ static int submit(gluvirt_image *image, struct aio_request *r)
                           "gluvirt_image_dispatch, then submit again", aio->depth);
             return -1;
         }
+        aio->slot_waiters++;
         pthread_cond_wait(&aio->slot_free, &aio->lock);
+        aio->slot_waiters--;
     }
     aio->in_flight++;
     pthread_mutex_unlock(&aio->lock);
@@ -337,7 +402,9 @@ void glv_aio_free(struct glv_aio *aio)
             run_ready_callbacks(aio);
             pthread_mutex_lock(&aio->lock);
         } else {
+            aio->slot_waiters++;
             pthread_cond_wait(&aio->slot_free, &aio->lock);
+            aio->slot_waiters--;
         }
     }
     aio->stopping = 1;

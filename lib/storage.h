@@ -24,6 +24,8 @@ struct glv_storage_ops {
     int (*write_zeroes)(struct glv_storage *s, uint64_t offset, uint64_t length);
     int (*truncate)(struct glv_storage *s, uint64_t size);
     int64_t (*size)(struct glv_storage *s);
+    /* Bytes the storage allocates for the file (st_blocks), or -1. */
+    int64_t (*allocated)(struct glv_storage *s);
     void (*close)(struct glv_storage *s);
     /* Optional (NULL when the backend has none): start a transfer of at
      * most GLV_STORAGE_MAX_TRANSFER bytes without waiting; done(arg, result)

@@ -112,6 +112,16 @@ static int64_t gluster_size(struct glv_storage *s)
     return (int64_t)st.st_size;
 }
 
+static int64_t gluster_allocated(struct glv_storage *s)
+{
+    struct stat st;
+
+    errno = 0;
+    if (glfs_fstat(gs(s)->fd, &st) < 0)
+        return glv_storage_io_error(s, "cannot stat", 0, errno);
+    return (int64_t)st.st_blocks * 512;
+}
+
 static void gluster_close(struct glv_storage *s)
 {
     struct gluster_storage *g = gs(s);
@@ -193,6 +203,7 @@ static const struct glv_storage_ops gluster_ops = {
     .write_zeroes = gluster_write_zeroes,
     .truncate = gluster_truncate,
     .size = gluster_size,
+    .allocated = gluster_allocated,
     .close = gluster_close,
 };
 

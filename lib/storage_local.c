@@ -99,6 +99,15 @@ static void local_close(struct glv_storage *s)
     free(s);
 }
 
+static int64_t local_allocated(struct glv_storage *s)
+{
+    struct stat st;
+
+    if (fstat(ls(s)->fd, &st) < 0)
+        return glv_storage_io_error(s, "cannot stat", 0, errno);
+    return (int64_t)st.st_blocks * 512;
+}
+
 static const struct glv_storage_ops local_ops = {
     .preadv = local_preadv,
     .pwritev = local_pwritev,
@@ -107,6 +116,7 @@ static const struct glv_storage_ops local_ops = {
     .write_zeroes = local_write_zeroes,
     .truncate = local_truncate,
     .size = local_size,
+    .allocated = local_allocated,
     .close = local_close,
 };
 
