@@ -23,6 +23,8 @@ static const struct {
     {"convert", cmd_convert, "copy an image (raw) into a local file, a volume or stdout"},
     {"bench", cmd_bench, "time a run of read or write requests, as qemu-img bench does"},
     {"map", cmd_map, "show where an image's data lives, as qemu-img map does"},
+    {"create", cmd_create, "create a raw or qcow2 image, as qemu-img create does"},
+    {"check-volume", cmd_check_volume, "check that a gluster volume is ready for VM images"},
 };
 
 static void usage(FILE *out)

@@ -11,5 +11,7 @@
 #include <gluvirt/uri.h>
 #include <gluvirt/pool.h>
 #include <gluvirt/image.h>
+#include <gluvirt/create.h>
+#include <gluvirt/volume.h>
 
 #endif /* GLUVIRT_GLUVIRT_H */
