@@ -159,8 +159,10 @@ GLUVIRT_API int64_t gluvirt_image_block_status(gluvirt_image *image, uint64_t of
         int64_t layer_size = gluvirt_image_size(layer);
 
         if (offset >= (uint64_t)layer_size) {
-            /* Past the end of a shorter backing file: zeros no layer holds. */
+            /* Past the end of a shorter backing file: zeros no layer holds,
+             * counted (as qemu-img map does) at the last layer this long. */
             f = GLUVIRT_BLOCK_ZERO;
+            d--;
             break;
         }
         if (length > (uint64_t)layer_size - offset)

@@ -1,8 +1,8 @@
 /*
  * The qcow2 driver's shared structures.  qcow2_header.c reads and validates
  * everything the header leads to (header, extensions, L1 table, snapshot
- * table) once, at open; the read path (qcow2_cluster.c, qcow2_read.c,
- * format_qcow2.c) then trusts what it holds and checks only what it reads
+ * table) once, at open; the read path (qcow2_l2_cache.c, qcow2_cluster.c,
+ * qcow2_compressed.c, format_qcow2.c) then trusts what it holds and checks only what it reads
  * later (L2 tables, compressed descriptors).
  */
 #ifndef GLUVIRT_QCOW2_H
