@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "image_internal.h"
 #include "uri_internal.h"
@@ -145,6 +146,7 @@ static int resolve_name(const gluvirt_image *image, const char *what, const char
                         gluvirt_backing_policy policy, struct resolved *out)
 {
     int any = policy == GLUVIRT_BACKING_ANY;
+    struct stat st;
     char *dir;
 
     memset(out, 0, sizeof *out);
@@ -209,6 +211,12 @@ static int resolve_name(const gluvirt_image *image, const char *what, const char
     }
     if (!out->path || !(out->display = strdup(out->path)))
         goto oom;
+    /* A device or a FIFO named by an image could block or read endlessly. */
+    if (stat(out->path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        glv_set_error(EINVAL, "%s names %s '%s', which is not a regular file or block "
+                      "device", image->name, what, name);
+        goto fail;
+    }
     return 0;
 oom:
     glv_set_oom();
