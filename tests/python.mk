@@ -1,1 +1,19 @@
 # ---------------------------------------------------------------- python tests
+# The Python binding under /usr/bin/python3 -m pytest (run-pytest.sh):
+#   test_prototypes.py  the ctypes prototypes against include/gluvirt/*.h
+#                       (parsed by docs/header_api.py): argument counts and
+#                       types, results, callback and handle types, enum values
+#   test_uri.py         gluvirt.Uri against 'gluvirt uri'
+#   test_image_local.py I/O, asyncio, errors, info()/map() against the
+#                       command and qemu-img, on local images qemu-img made
+#   test_gluster.py     the same on the test volume gv0, and the pool
+# The gluster tests fail without the test volumes when
+# GLUVIRT_REQUIRE_GLUSTER=1, else skip.
+TESTS += tests/python/run-pytest.sh
+EXTRA_DIST += \
+	tests/python/run-pytest.sh \
+	tests/python/conftest.py \
+	tests/python/test_prototypes.py \
+	tests/python/test_uri.py \
+	tests/python/test_image_local.py \
+	tests/python/test_gluster.py

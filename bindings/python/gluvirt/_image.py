@@ -1,0 +1,443 @@
+"""gluvirt.open() and gluvirt.Image: a disk image (gluvirt_image)."""
+
+import asyncio
+import ctypes
+import errno
+import itertools
+import os
+
+from gluvirt import _describe
+from gluvirt._capi import COMPLETE_FN, RELEASE_FN, Error, decode, encode, lib
+from gluvirt._pool import Pool
+from gluvirt._uri import Uri
+
+FORMATS = {"raw": 0, "qcow2": 1, "probe": 2}          # enum gluvirt_format
+BACKING_POLICIES = {"same-store": 0, "any": 1, "none": 2}  # enum gluvirt_backing_policy
+COMPLETION_POLL = 1                                     # enum gluvirt_completion_mode
+
+
+def open(target, format=None, writable=False, pool=None, **options):
+    """Open a disk image and return an Image.
+
+    target    a gluster URI ("gluster://host/volume/dir/vm.qcow2"), a Uri, or
+              a local path.
+    format    "raw" or "qcow2"; None leaves the library's default (raw);
+              "probe" decides from the image's first bytes, which is only
+              safe for images no guest has written to.
+    writable  open for writing too (default read-only).
+    pool      a Pool to share connections with other images; None gives the
+              image a pool of its own.
+
+    Options: direct=True (O_DIRECT where the storage allows it),
+    l2_cache_size=BYTES (qcow2), backing="same-store"|"any"|"none" (which
+    backing files a qcow2 image may name), snapshot=NAME_OR_ID (read a qcow2
+    image as it was at an internal snapshot), queue_depth=N (asynchronous
+    requests in flight, 1..4096).
+
+    Raises gluvirt.Error: ENOENT, EACCES, EISDIR, ENOTSUP, EINVAL and the
+    pool's connect errors (ECONNREFUSED, ETIMEDOUT, ...).
+    """
+    if pool is not None and not isinstance(pool, Pool):
+        raise TypeError("pool must be a gluvirt.Pool, not %s" % type(pool).__name__)
+    setters = _option_setters(format, writable, options)
+    handle_options = lib.gluvirt_open_options_new()
+    try:
+        for setter, arguments in setters:
+            setter(handle_options, *arguments)
+        pool_handle = pool._live() if pool is not None else None
+        if isinstance(target, Uri):
+            handle = lib.gluvirt_image_open_uri(pool_handle, target._live(), handle_options)
+            name = decode(lib.gluvirt_image_info_string(handle, _describe.INFO_FILENAME))
+            name = name or str(target)
+        else:
+            name = os.fsdecode(encode(target, "target"))
+            handle = lib.gluvirt_image_open(pool_handle, encode(target, "target"),
+                                            handle_options)
+    finally:
+        lib.gluvirt_open_options_free(handle_options)
+    return Image(handle, name, bool(writable), pool)
+
+
+def _option_setters(format, writable, options):
+    options = dict(options)
+    setters = [(lib.gluvirt_open_options_set_completion, (COMPLETION_POLL,))]
+    if format is not None:
+        if format not in FORMATS:
+            raise ValueError("format must be one of %s, not %r" % (", ".join(FORMATS), format))
+        setters.append((lib.gluvirt_open_options_set_format, (FORMATS[format],)))
+    if writable:
+        setters.append((lib.gluvirt_open_options_set_writable, (1,)))
+    if options.pop("direct", False):
+        setters.append((lib.gluvirt_open_options_set_direct, (1,)))
+    if options.get("l2_cache_size") is not None:
+        setters.append((lib.gluvirt_open_options_set_l2_cache_size,
+                        (_nonnegative(options.pop("l2_cache_size"), "l2_cache_size"),)))
+    if options.get("backing") is not None:
+        policy = options.pop("backing")
+        if policy not in BACKING_POLICIES:
+            raise ValueError("backing must be one of %s, not %r"
+                             % (", ".join(BACKING_POLICIES), policy))
+        setters.append((lib.gluvirt_open_options_set_backing, (BACKING_POLICIES[policy],)))
+    if options.get("snapshot") is not None:
+        setters.append((lib.gluvirt_open_options_set_snapshot,
+                        (encode(options.pop("snapshot"), "snapshot"),)))
+    if options.get("queue_depth") is not None:
+        setters.append((lib.gluvirt_open_options_set_queue_depth,
+                        (_nonnegative(options.pop("queue_depth"), "queue_depth"),)))
+    leftover = sorted(k for k, v in options.items()
+                      if v is not None and k not in ("direct", "l2_cache_size", "backing",
+                                                     "snapshot", "queue_depth"))
+    if leftover:
+        raise TypeError("gluvirt.open() got unknown options: %s (known: direct, "
+                        "l2_cache_size, backing, snapshot, queue_depth)" % ", ".join(leftover))
+    return setters
+
+
+def _nonnegative(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("%s must be an int >= 0, not %r" % (name, value))
+    return value
+
+
+# ---------------------------------------------------------------- async plumbing
+
+# Requests in flight, by the token passed to C as user_data.  An entry holds
+# the buffer C reads or writes, so it stays alive until the request completes,
+# whatever happens to the task that made it.
+_requests = {}
+_tokens = itertools.count(1)
+
+
+class _Request:
+    __slots__ = ("image", "future", "buffer", "what")
+
+    def __init__(self, image, future, buffer, what):
+        self.image, self.future, self.buffer, self.what = image, future, buffer, what
+
+    def outcome(self, result):
+        """(method, value) that settles the future."""
+        if result < 0:
+            number = -result
+            return "set_exception", Error(number, "%s on %s: %s" % (
+                self.what, self.image.filename, os.strerror(number)))
+        if self.what.startswith("read"):
+            return "set_result", ctypes.string_at(self.buffer, result)
+        if self.what.startswith("write"):
+            return "set_result", result
+        return "set_result", None
+
+
+def _settle(future, method, value):
+    if not future.done():
+        getattr(future, method)(value)
+
+
+def _on_complete(user_data, result):
+    # Runs inside gluvirt_image_dispatch() or gluvirt_image_close(), on the
+    # thread that called them.  (An exception here would not reach C: ctypes
+    # reports it through sys.unraisablehook.)
+    request = _requests.pop(user_data, None)
+    if request is None:
+        return
+    request.image._outstanding -= 1
+    method, value = request.outcome(result)
+    loop = request.future.get_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        _settle(request.future, method, value)
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(_settle, request.future, method, value)
+
+
+# Kept for the life of the module: C may call it as long as any image is open.
+_COMPLETE = COMPLETE_FN(_on_complete)
+# The buffers live in _requests, so there is nothing to release.
+_NO_RELEASE = RELEASE_FN()
+
+
+# ---------------------------------------------------------------- Image
+
+class Image:
+    """An open disk image.  Use it in a with block, or close() it.
+
+    Synchronous calls (pread, pwrite, flush, ...) may come from several
+    threads at once; the GIL is released while they run.  The *_async
+    methods are coroutines for asyncio: the image's completion fd is watched
+    by the running loop while requests are in flight, and their results are
+    delivered on the loop's thread.
+    """
+
+    def __init__(self, handle, name, writable, pool, parent=None):
+        self._handle = handle
+        self._name = name
+        self._writable = writable
+        self._pool = pool      # the pool outlives the image's use of it
+        self._parent = parent  # set for a backing layer, which its top image owns
+        self._outstanding = 0
+        self._reader_loop = None
+        self._watched_fd = -1
+        self._slot_waiters = []
+
+    # ------------------------------------------------------------ lifetime
+
+    def close(self):
+        """Wait for requests in flight, flush a writable image, close it.
+        Raises gluvirt.Error when the final flush failed (closed all the same)."""
+        handle = self._handle
+        if not handle:
+            return
+        if self._parent is not None:  # a backing layer closes with its top image
+            self._handle = None
+            return
+        self._unwatch()
+        self._handle = None
+        try:
+            lib.gluvirt_image_close(handle)
+        finally:
+            self._pool = None
+
+    def __del__(self):
+        if getattr(self, "_handle", None):
+            try:
+                self.close()
+            except Error:
+                pass
+
+    def __enter__(self):
+        self._live()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _live(self):
+        if not self._handle or (self._parent is not None and self._parent.closed):
+            raise ValueError("operation on a closed gluvirt.Image")
+        return self._handle
+
+    @property
+    def closed(self):
+        return not self._handle or (self._parent is not None and self._parent.closed)
+
+    # ------------------------------------------------------------ properties
+
+    @property
+    def filename(self):
+        """The target as it was opened."""
+        return self._name
+
+    @property
+    def writable(self):
+        return self._writable
+
+    @property
+    def size(self):
+        """The virtual size in bytes."""
+        return lib.gluvirt_image_size(self._live())
+
+    @property
+    def format(self):
+        """The format being read: "raw" or "qcow2"."""
+        return decode(lib.gluvirt_image_format(self._live()))
+
+    @property
+    def backing(self):
+        """The backing image (an Image that lives as long as this one), or None."""
+        layer = lib.gluvirt_image_backing(self._live())
+        if not layer:
+            return None
+        name = decode(lib.gluvirt_image_info_string(layer, _describe.INFO_FILENAME))
+        return Image(layer, name, False, self._pool, parent=self)
+
+    def __repr__(self):
+        if self.closed:
+            return "<gluvirt.Image %r (closed)>" % self._name
+        return "<gluvirt.Image %r format=%s size=%d%s>" % (
+            self._name, self.format, self.size, " writable" if self._writable else "")
+
+    # ------------------------------------------------------------ synchronous I/O
+
+    def pread(self, length, offset):
+        """Up to length bytes at offset: fewer only at the end of the image."""
+        _check_range(offset, length)
+        buffer = ctypes.create_string_buffer(length)
+        n = lib.gluvirt_image_pread(self._live(), buffer, length, offset)
+        return ctypes.string_at(buffer, n)
+
+    def pread_into(self, buffer, offset):
+        """Read into a writable buffer (bytearray, memoryview, mmap ...) at
+        offset; returns the bytes read."""
+        target = _writable_view(buffer)
+        _check_range(offset, len(target))
+        return lib.gluvirt_image_pread(self._live(), target, len(target), offset)
+
+    def pwrite(self, data, offset):
+        """Write all of data at offset (bytes-like); returns len(data).
+        Writing past the end fails with EINVAL (truncate() first)."""
+        source, length = _readable_view(data)
+        _check_range(offset, length)
+        return lib.gluvirt_image_pwrite(self._live(), source, length, offset)
+
+    def flush(self):
+        """Make written data durable."""
+        lib.gluvirt_image_flush(self._live())
+
+    def discard(self, offset, length):
+        """The range's data is no longer needed (it may read back as anything)."""
+        _check_range(offset, length)
+        lib.gluvirt_image_discard(self._live(), offset, length)
+
+    def write_zeroes(self, offset, length):
+        """Make the range read back as zeros."""
+        _check_range(offset, length)
+        lib.gluvirt_image_write_zeroes(self._live(), offset, length)
+
+    def truncate(self, size):
+        """Set the virtual size (raw images)."""
+        _check_range(size, 0)
+        lib.gluvirt_image_truncate(self._live(), size)
+
+    # ------------------------------------------------------------ description
+
+    def info(self, backing_chain=False):
+        """What `gluvirt info --json` prints, as a dict (qemu-img info's keys);
+        with backing_chain=True a list of them, one per layer, top first."""
+        return _describe.describe(self._live(), self._name, backing_chain)
+
+    def map(self, offset=0, length=None):
+        """What `gluvirt map --output=json` prints: a list of dicts with keys
+        start, length, depth, present, zero, data and, for runs stored in a
+        file, offset (as qemu-img map's JSON)."""
+        handle = self._live()
+        size = lib.gluvirt_image_size(handle)
+        _check_range(offset, 0 if length is None else length)
+        end = size if length is None else min(size, offset + length)
+        return _describe.block_map(handle, offset, max(end, offset))
+
+    # ------------------------------------------------------------ asynchronous I/O
+
+    def fileno(self):
+        """The completion fd: readable when dispatch() has callbacks to run."""
+        return lib.gluvirt_image_completion_fd(self._live())
+
+    def dispatch(self):
+        """Run the completions that are ready; returns how many ran."""
+        return lib.gluvirt_image_dispatch(self._live())
+
+    @property
+    def in_flight(self):
+        """Asynchronous requests submitted and not yet completed."""
+        return lib.gluvirt_image_in_flight(self._live())
+
+    async def pread_async(self, length, offset):
+        """Like pread(), without blocking the event loop."""
+        _check_range(offset, length)
+        buffer = ctypes.create_string_buffer(length)
+        return await self._submit("read of %d bytes at offset %d" % (length, offset), buffer,
+                                  lambda h, token: lib.gluvirt_image_aio_read(
+                                      h, buffer, length, offset, _COMPLETE, token, _NO_RELEASE))
+
+    def pwrite_async(self, data, offset):
+        """Like pwrite(), without blocking the event loop; an awaitable.
+        data is copied at once: the caller may reuse it straight away."""
+        source, length = _readable_view(data)
+        _check_range(offset, length)
+        buffer = ctypes.create_string_buffer(ctypes.string_at(source, length), length)
+        return self._submit("write of %d bytes at offset %d" % (length, offset), buffer,
+                            lambda h, token: lib.gluvirt_image_aio_write(
+                                h, buffer, length, offset, _COMPLETE, token, _NO_RELEASE))
+
+    async def flush_async(self):
+        """Like flush(): done when every write completed before it is durable."""
+        await self._submit("flush", None, lambda h, token: lib.gluvirt_image_aio_flush(
+            h, _COMPLETE, token, _NO_RELEASE))
+
+    async def _submit(self, what, buffer, submit):
+        loop = asyncio.get_running_loop()
+        while True:
+            handle = self._live()
+            self._watch(loop)
+            token = next(_tokens)
+            future = loop.create_future()
+            _requests[token] = _Request(self, future, buffer, what)
+            try:
+                submit(handle, token)
+            except BaseException as e:
+                del _requests[token]
+                if not isinstance(e, Error) or e.errno != errno.EAGAIN:
+                    self._unwatch_if_idle()
+                    raise
+                # The queue is full: wait for a completion, then submit again.
+                slot = loop.create_future()
+                self._slot_waiters.append(slot)
+                await slot
+                continue
+            self._outstanding += 1
+            return await future
+
+    def _watch(self, loop):
+        if self._reader_loop is loop:
+            return
+        if self._reader_loop is not None and self._reader_loop.is_closed():
+            self._reader_loop = None  # a finished asyncio.run() left it behind
+        if self._reader_loop is not None:
+            raise RuntimeError("gluvirt.Image %r has requests in flight on another event loop"
+                               % self._name)
+        self._watched_fd = self.fileno()
+        loop.add_reader(self._watched_fd, self._on_readable)
+        self._reader_loop = loop
+
+    def _unwatch(self):
+        loop, self._reader_loop = self._reader_loop, None
+        if loop is not None and not loop.is_closed():
+            loop.remove_reader(self._watched_fd)
+        waiters, self._slot_waiters = self._slot_waiters, []
+        for waiter in waiters:
+            _settle(waiter, "set_exception", ValueError("gluvirt.Image closed"))
+
+    def _unwatch_if_idle(self):
+        if self._outstanding == 0 and not self._slot_waiters and self._reader_loop is not None:
+            self._unwatch()
+
+    def _on_readable(self):
+        if not self._handle:
+            return
+        self.dispatch()
+        waiters, self._slot_waiters = self._slot_waiters, []
+        for waiter in waiters:
+            _settle(waiter, "set_result", None)
+        self._unwatch_if_idle()
+
+
+# ---------------------------------------------------------------- buffers
+
+def _check_range(offset, length):
+    for name, value in (("offset", offset), ("length", length)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("%s must be an int, not %s" % (name, type(value).__name__))
+        if not 0 <= value < 1 << 63:
+            raise ValueError("%s %d is out of range 0..2**63-1" % (name, value))
+
+
+def _writable_view(buffer):
+    view = memoryview(buffer).cast("B")
+    if view.readonly:
+        raise TypeError("pread_into() needs a writable buffer")
+    return (ctypes.c_char * len(view)).from_buffer(view)
+
+
+def _readable_view(data):
+    """(something ctypes passes as a pointer, length) for a bytes-like object."""
+    if isinstance(data, bytes):
+        return data, len(data)
+    view = memoryview(data).cast("B")
+    if view.readonly:
+        copy = bytes(view)
+        return copy, len(copy)
+    return (ctypes.c_char * len(view)).from_buffer(view), len(view)
+
+
+__all__ = ["open", "Image", "FORMATS", "BACKING_POLICIES"]
