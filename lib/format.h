@@ -25,8 +25,10 @@ enum glv_map_kind {
 struct glv_mapping {
     enum glv_map_kind kind;
     uint64_t length;            /* bytes from the asked offset that share this mapping */
-    uint64_t host_offset;       /* DATA only */
-    struct glv_storage *host;   /* DATA only: the image's file or its external data file */
+    /* DATA: where the bytes are.  ZERO and UNALLOCATED: where the cluster
+     * holding them is allocated, when it is (else host is NULL). */
+    uint64_t host_offset;
+    struct glv_storage *host;   /* the image's file or its external data file */
 };
 
 struct glv_format_ops {

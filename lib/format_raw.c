@@ -55,6 +55,24 @@ static int raw_truncate(struct glv_format *f, uint64_t size)
     return 0;
 }
 
+/* Holes in the file read as zeros; asking costs a seek, so a caller that
+ * must not wait (cached_only) is told it is all data. */
+static int raw_map(struct glv_format *f, uint64_t offset, uint64_t length, int cached_only,
+                   struct glv_mapping *m)
+{
+    struct glv_storage *s = f->storage;
+    int data = 1;
+    uint64_t run = length;
+
+    if (!cached_only && s->ops->extent && s->ops->extent(s, offset, length, &data, &run) < 0)
+        return -1;
+    m->kind = data ? GLV_MAP_DATA : GLV_MAP_ZERO;
+    m->length = run;
+    m->host = s;
+    m->host_offset = offset;
+    return 0;
+}
+
 static void raw_close(struct glv_format *f)
 {
     free(f);
@@ -70,6 +88,7 @@ static const struct glv_format_ops raw_ops = {
     .write_zeroes = raw_write_zeroes,
     .truncate = raw_truncate,
     .close = raw_close,
+    .map = raw_map,
 };
 
 struct glv_format *glv_format_raw_open(struct glv_storage *storage)

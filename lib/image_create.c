@@ -19,14 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image_create.h"
 #include "pool_internal.h"
 #include "storage.h"
 #include "uri_internal.h"
-
-/* Defined in qcow2_create.c, which repeats this prototype. */
-int glv_qcow2_create(struct glv_storage *s, uint64_t size, unsigned cluster_bits,
-                     unsigned version, const char *backing_name, const char *backing_format,
-                     int preallocate, uint64_t *data_offset, uint64_t *data_length);
 
 /* Zeros written per call where the storage cannot zero or reserve a range. */
 #define ZERO_CHUNK (1u << 20)

@@ -136,6 +136,31 @@ static int map_layer(gluvirt_image *layer, uint64_t offset, uint64_t length,
     return 0;
 }
 
+/*
+ * A format's data run may sit on a hole of its file (clusters allocated by
+ * metadata preallocation, never written): those bytes read as zeros, and
+ * qemu-img map reports them as data that is zero.  The raw format asked the
+ * file already.  Turns *m into ZERO for a hole and shortens *length to the
+ * part that answers alike.
+ */
+static int host_hole(gluvirt_image *layer, struct glv_mapping *m, uint64_t *length)
+{
+    struct glv_storage *s = m->host;
+    uint64_t run;
+    int data;
+
+    /* (An external data file is not asked, as qemu-img map does not.) */
+    if (!layer->format->ops->map || !strcmp(layer->format->ops->name, "raw") ||
+        s != layer->storage || !s->ops->extent)
+        return 0;
+    if (s->ops->extent(s, m->host_offset, *length, &data, &run) < 0)
+        return -1;
+    if (!data)
+        m->kind = GLV_MAP_ZERO;
+    *length = run;
+    return 0;
+}
+
 GLUVIRT_API int64_t gluvirt_image_block_status(gluvirt_image *image, uint64_t offset,
                                                uint64_t length, unsigned *flags, int *depth,
                                                int64_t *host_offset)
@@ -185,15 +210,21 @@ GLUVIRT_API int64_t gluvirt_image_block_status(gluvirt_image *image, uint64_t of
         case GLV_MAP_DATA:
             f = GLUVIRT_BLOCK_DATA | GLUVIRT_BLOCK_PRESENT;
             host = (int64_t)m.host_offset;
+            if (host_hole(layer, &m, &length) < 0)
+                return -1;
+            if (m.kind == GLV_MAP_ZERO)
+                f |= GLUVIRT_BLOCK_ZERO;
             break;
         case GLV_MAP_ZERO:
             f = GLUVIRT_BLOCK_ZERO | GLUVIRT_BLOCK_PRESENT;
+            host = m.host ? (int64_t)m.host_offset : -1;
             break;
         case GLV_MAP_COMPRESSED:
             f = GLUVIRT_BLOCK_DATA | GLUVIRT_BLOCK_PRESENT | GLUVIRT_BLOCK_COMPRESSED;
             break;
         default:
             f = GLUVIRT_BLOCK_ZERO;
+            host = m.host ? (int64_t)m.host_offset : -1;
         }
         break;
     }

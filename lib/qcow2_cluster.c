@@ -243,14 +243,6 @@ int qcow2_map_extent(struct qcow2_image *q, uint64_t offset, uint64_t length, in
     struct unit_run r;
     unsigned units = units_per_cluster(q);
 
-    if (q->data_file_raw) {
-        e->m.kind = GLV_MAP_DATA;
-        e->m.length = length;
-        e->m.host_offset = offset;
-        e->m.host = q->data;
-        e->l2_entry = 0;
-        return 0;
-    }
     /* Past the L1 table (possible for a snapshot): nothing is allocated there. */
     if (l1_index >= q->l1_size || !(table = q->l1[l1_index] & QCOW2_L1E_OFFSET_MASK))
         return unmapped(q, l1_index, to_table_end, length, e);
@@ -281,7 +273,9 @@ int qcow2_map_extent(struct qcow2_image *q, uint64_t offset, uint64_t length, in
         e->m.length = run < limit ? run : limit;
         return 0;
     }
-    if (r.kind == GLV_MAP_DATA) {
+    /* Zero and unallocated units of an allocated cluster keep their host
+     * offset too: block status reports it, as qemu-img map does. */
+    if (r.kind == GLV_MAP_DATA || r.host) {
         first_host = r.host;
         host_here = r.host + in_cluster;
         e->m.host = q->data;
@@ -298,6 +292,8 @@ int qcow2_map_extent(struct qcow2_image *q, uint64_t offset, uint64_t length, in
         if (r.problem != UNIT_OK || r.kind != e->m.kind || r.kind == GLV_MAP_COMPRESSED)
             break;
         if (r.kind == GLV_MAP_DATA && (r.host != host_here + run || r.host >= known_size))
+            break;
+        if (r.kind != GLV_MAP_DATA && (e->m.host ? r.host != host_here + run : r.host != 0))
             break;
         run += (uint64_t)r.count << ub;
     }

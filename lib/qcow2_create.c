@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_create.h"
 #include "qcow2.h"
 #include "storage.h"
 
@@ -43,11 +44,6 @@
 #define EXT_BACKING_FORMAT 0xe2792acau
 #define V2_HEADER_BYTES 72u
 #define V3_HEADER_BYTES 112u /* up to the compression type byte and its padding */
-
-/* Called by image_create.c, which repeats this prototype. */
-int glv_qcow2_create(struct glv_storage *s, uint64_t size, unsigned cluster_bits,
-                     unsigned version, const char *backing_name, const char *backing_format,
-                     int preallocate, uint64_t *data_offset, uint64_t *data_length);
 
 struct qcow2_layout {
     unsigned cluster_bits;
@@ -287,14 +283,6 @@ static size_t build_header(unsigned char *h, const struct qcow2_layout *l, unsig
     return pos;
 }
 
-/*
- * Write the image into s (when s is NULL, only check that the parameters
- * make an image, so a caller can refuse before it creates a file).
- * preallocate: map every cluster (metadata, falloc and full preallocation);
- * *data_offset and *data_length then say where the data clusters lie, which
- * the caller reserves or zeroes for falloc and full (0 and 0 otherwise).
- * The storage is resized to the end of the image.  0 or -1 with the error set.
- */
 int glv_qcow2_create(struct glv_storage *s, uint64_t size, unsigned cluster_bits,
                      unsigned version, const char *backing_name, const char *backing_format,
                      int preallocate, uint64_t *data_offset, uint64_t *data_length)

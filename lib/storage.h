@@ -24,6 +24,11 @@ struct glv_storage_ops {
     int (*write_zeroes)(struct glv_storage *s, uint64_t offset, uint64_t length);
     int (*truncate)(struct glv_storage *s, uint64_t size);
     int64_t (*size)(struct glv_storage *s);
+    /* Optional: whether the bytes at offset are stored data (*data 1) or a
+     * hole (0), and how many of the next length bytes share that (*run > 0).
+     * Storage that cannot tell says data.  0, or -1 with the error set. */
+    int (*extent)(struct glv_storage *s, uint64_t offset, uint64_t length, int *data,
+                  uint64_t *run);
     /* Bytes the storage allocates for the file (st_blocks), or -1. */
     int64_t (*allocated)(struct glv_storage *s);
     void (*close)(struct glv_storage *s);
@@ -77,6 +82,14 @@ int glv_storage_transfer(struct glv_storage *s, const struct iovec *iov, int iov
 
 /* Zero a range by writing zeros, for storage that cannot zero it itself. */
 int glv_storage_write_zero_buffers(struct glv_storage *s, uint64_t offset, uint64_t length);
+
+/*
+ * The extent answer from lseek-style SEEK_DATA / SEEK_HOLE results: seek(s,
+ * offset, whence) returns the position or -1 with errno.  (storage_common.c)
+ */
+typedef int64_t (*glv_storage_seek_fn)(struct glv_storage *s, uint64_t offset, int whence);
+int glv_storage_extent_by_seek(struct glv_storage *s, uint64_t offset, uint64_t length,
+                               int *data, uint64_t *run, glv_storage_seek_fn seek);
 
 /* Total length of an I/O vector, or -1 (EINVAL set) when it overflows. */
 int64_t glv_iov_length(const struct iovec *iov, int iovcnt);

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "storage.h"
 
@@ -82,5 +83,35 @@ int glv_storage_write_zero_buffers(struct glv_storage *s, uint64_t offset, uint6
         offset += iov.iov_len;
         length -= iov.iov_len;
     }
+    return 0;
+}
+
+int glv_storage_extent_by_seek(struct glv_storage *s, uint64_t offset, uint64_t length,
+                               int *data, uint64_t *run, glv_storage_seek_fn seek)
+{
+    int64_t next_data, next_hole;
+
+    *data = 1;
+    *run = length;
+    errno = 0;
+    next_data = seek(s, offset, SEEK_DATA);
+    if (next_data < 0) {
+        if (errno == ENXIO) { /* only a hole from here to the end */
+            *data = 0;
+            return 0;
+        }
+        if (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP || errno == ENOSYS)
+            return 0; /* cannot tell: data */
+        return glv_storage_io_error(s, "cannot find data", offset, errno);
+    }
+    if ((uint64_t)next_data > offset) {
+        *data = 0;
+        if ((uint64_t)next_data - offset < length)
+            *run = (uint64_t)next_data - offset;
+        return 0;
+    }
+    next_hole = seek(s, offset, SEEK_HOLE);
+    if (next_hole > (int64_t)offset && (uint64_t)next_hole - offset < length)
+        *run = (uint64_t)next_hole - offset;
     return 0;
 }

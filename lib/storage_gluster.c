@@ -112,6 +112,17 @@ static int64_t gluster_size(struct glv_storage *s)
     return (int64_t)st.st_size;
 }
 
+static int64_t gluster_seek(struct glv_storage *s, uint64_t offset, int whence)
+{
+    return (int64_t)glfs_lseek(gs(s)->fd, (off_t)offset, whence);
+}
+
+static int gluster_extent(struct glv_storage *s, uint64_t offset, uint64_t length, int *data,
+                          uint64_t *run)
+{
+    return glv_storage_extent_by_seek(s, offset, length, data, run, gluster_seek);
+}
+
 static int64_t gluster_allocated(struct glv_storage *s)
 {
     struct stat st;
@@ -204,6 +215,7 @@ static const struct glv_storage_ops gluster_ops = {
     .truncate = gluster_truncate,
     .size = gluster_size,
     .allocated = gluster_allocated,
+    .extent = gluster_extent,
     .close = gluster_close,
 };
 

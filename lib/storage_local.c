@@ -99,6 +99,17 @@ static void local_close(struct glv_storage *s)
     free(s);
 }
 
+static int64_t local_seek(struct glv_storage *s, uint64_t offset, int whence)
+{
+    return (int64_t)lseek(ls(s)->fd, (off_t)offset, whence);
+}
+
+static int local_extent(struct glv_storage *s, uint64_t offset, uint64_t length, int *data,
+                        uint64_t *run)
+{
+    return glv_storage_extent_by_seek(s, offset, length, data, run, local_seek);
+}
+
 static int64_t local_allocated(struct glv_storage *s)
 {
     struct stat st;
@@ -117,6 +128,7 @@ static const struct glv_storage_ops local_ops = {
     .truncate = local_truncate,
     .size = local_size,
     .allocated = local_allocated,
+    .extent = local_extent,
     .close = local_close,
 };
 

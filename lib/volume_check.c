@@ -4,12 +4,14 @@
  * group as the client graph shows it (glfs_get_volfile), the owner of the
  * volume's root and the free space.  Every item says what it found and, when
  * it does not pass, what to run to fix it.
+ *
+ * The options and the report live in volume_report.c, the reading of the
+ * client graph in volfile_graph.c; volume_check.h is what they share.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,229 +21,10 @@
 
 #include "pool_internal.h"
 #include "uri_internal.h"
+#include "volume_check.h"
 
 #define PATHINFO_XATTR "trusted.glusterfs.pathinfo"
 #define HARD_MIN_FREE (256ull << 20)
-
-struct gluvirt_volume_check_options {
-    uint32_t uid, gid;
-    uint64_t min_free;
-    unsigned timeout_ms;
-};
-
-struct check_item {
-    gluvirt_check_status status;
-    char *id, *subject, *detail, *fix;
-};
-
-struct gluvirt_volume_report {
-    struct check_item *items;
-    size_t count, cap;
-    int failed; /* an allocation failed: the report is incomplete */
-};
-
-/* ------------------------------------------------------------ options */
-
-static void default_options(gluvirt_volume_check_options *o)
-{
-    o->uid = GLUVIRT_CHECK_DEFAULT_UID;
-    o->gid = GLUVIRT_CHECK_DEFAULT_GID;
-    o->min_free = GLUVIRT_CHECK_DEFAULT_MIN_FREE;
-    o->timeout_ms = GLUVIRT_CHECK_DEFAULT_TIMEOUT_MS;
-}
-
-GLUVIRT_API gluvirt_volume_check_options *gluvirt_volume_check_options_new(void)
-{
-    gluvirt_volume_check_options *o = malloc(sizeof *o);
-
-    if (!o) {
-        glv_set_oom();
-        return NULL;
-    }
-    default_options(o);
-    return o;
-}
-
-GLUVIRT_API void gluvirt_volume_check_options_free(gluvirt_volume_check_options *o)
-{
-    free(o);
-}
-
-static int no_options(const void *o, const char *call)
-{
-    if (o)
-        return 0;
-    glv_set_error(EINVAL, "%s: the options object is NULL", call);
-    return -1;
-}
-
-GLUVIRT_API int gluvirt_volume_check_options_set_owner(gluvirt_volume_check_options *o,
-                                                       uint32_t uid, uint32_t gid)
-{
-    if (no_options(o, "gluvirt_volume_check_options_set_owner") < 0)
-        return -1;
-    o->uid = uid;
-    o->gid = gid;
-    return 0;
-}
-
-GLUVIRT_API int gluvirt_volume_check_options_set_min_free(gluvirt_volume_check_options *o,
-                                                          uint64_t bytes)
-{
-    if (no_options(o, "gluvirt_volume_check_options_set_min_free") < 0)
-        return -1;
-    o->min_free = bytes;
-    return 0;
-}
-
-GLUVIRT_API int gluvirt_volume_check_options_set_timeout(gluvirt_volume_check_options *o,
-                                                         unsigned milliseconds)
-{
-    if (no_options(o, "gluvirt_volume_check_options_set_timeout") < 0)
-        return -1;
-    if (milliseconds == 0) {
-        glv_set_error(EINVAL, "gluvirt_volume_check_options_set_timeout: the timeout must be "
-                      "at least 1 ms");
-        return -1;
-    }
-    o->timeout_ms = milliseconds;
-    return 0;
-}
-
-/* ------------------------------------------------------------ the report */
-
-static char *vtext(struct gluvirt_volume_report *r, const char *fmt, va_list ap)
-{
-    char *s = NULL;
-
-    if (!fmt)
-        return NULL;
-    if (vasprintf(&s, fmt, ap) < 0) {
-        r->failed = 1;
-        return NULL;
-    }
-    return s;
-}
-
-static char *text(struct gluvirt_volume_report *r, const char *fmt, ...) GLV_PRINTF(2, 3);
-static char *text(struct gluvirt_volume_report *r, const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-
-    va_start(ap, fmt);
-    s = vtext(r, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
-/* Add an item; takes over fix (NULL: none).  The detail is formatted. */
-static void add(struct gluvirt_volume_report *r, gluvirt_check_status status, const char *id,
-                const char *subject, char *fix, const char *fmt, ...) GLV_PRINTF(6, 7);
-static void add(struct gluvirt_volume_report *r, gluvirt_check_status status, const char *id,
-                const char *subject, char *fix, const char *fmt, ...)
-{
-    struct check_item *item;
-    va_list ap;
-
-    if (r->count == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 16;
-        struct check_item *grown = realloc(r->items, cap * sizeof *grown);
-
-        if (!grown) {
-            r->failed = 1;
-            free(fix);
-            return;
-        }
-        r->items = grown;
-        r->cap = cap;
-    }
-    item = &r->items[r->count++];
-    item->status = status;
-    item->id = strdup(id);
-    item->subject = strdup(subject);
-    va_start(ap, fmt);
-    item->detail = vtext(r, fmt, ap);
-    va_end(ap);
-    item->fix = fix;
-    if (!item->id || !item->subject || !item->detail)
-        r->failed = 1;
-}
-
-GLUVIRT_API void gluvirt_volume_report_free(gluvirt_volume_report *r)
-{
-    size_t i;
-
-    if (!r)
-        return;
-    for (i = 0; i < r->count; i++) {
-        free(r->items[i].id);
-        free(r->items[i].subject);
-        free(r->items[i].detail);
-        free(r->items[i].fix);
-    }
-    free(r->items);
-    free(r);
-}
-
-GLUVIRT_API gluvirt_check_status gluvirt_volume_report_status(const gluvirt_volume_report *r)
-{
-    gluvirt_check_status worst = GLUVIRT_CHECK_PASS;
-    size_t i;
-
-    for (i = 0; r && i < r->count; i++)
-        if (r->items[i].status > worst)
-            worst = r->items[i].status;
-    return worst;
-}
-
-GLUVIRT_API size_t gluvirt_volume_report_count(const gluvirt_volume_report *r)
-{
-    return r ? r->count : 0;
-}
-
-GLUVIRT_API int gluvirt_volume_report_item_status(const gluvirt_volume_report *r, size_t i)
-{
-    if (!r || i >= r->count) {
-        glv_set_error(EINVAL, "gluvirt_volume_report_item_status: no item %zu", i);
-        return -1;
-    }
-    return (int)r->items[i].status;
-}
-
-GLUVIRT_API const char *gluvirt_volume_report_item(const gluvirt_volume_report *r, size_t i,
-                                                   gluvirt_check_field field)
-{
-    if (!r || i >= r->count) {
-        glv_set_error(EINVAL, "gluvirt_volume_report_item: no item %zu", i);
-        return NULL;
-    }
-    switch (field) {
-    case GLUVIRT_CHECK_ID:
-        return r->items[i].id;
-    case GLUVIRT_CHECK_SUBJECT:
-        return r->items[i].subject;
-    case GLUVIRT_CHECK_DETAIL:
-        return r->items[i].detail;
-    case GLUVIRT_CHECK_FIX:
-        return r->items[i].fix;
-    }
-    glv_set_error(EINVAL, "gluvirt_volume_report_item: unknown field %d", (int)field);
-    return NULL;
-}
-
-static void format_bytes(uint64_t bytes, char *out, size_t size)
-{
-    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    double v = (double)bytes;
-    unsigned u = 0;
-
-    while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(out, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
 
 /* ------------------------------------------------------------ volfile servers */
 
@@ -286,16 +69,19 @@ static size_t check_servers(struct gluvirt_volume_report *r, gluvirt_pool *pool,
                      s->port);
         if (err == 0 || err == ENOENT || err == EACCES) {
             answered++;
-            add(r, GLUVIRT_CHECK_PASS, "server", name, NULL, "glusterd answers on %s", name);
+            glv_report_add(r, GLUVIRT_CHECK_PASS, "server", name, NULL,
+                "glusterd answers on %s", name);
         } else {
-            add(r, GLUVIRT_CHECK_FAIL, "server", name,
+            glv_report_add(r, GLUVIRT_CHECK_FAIL, "server", name,
                 s->transport == GLUVIRT_TRANSPORT_UNIX
-                    ? text(r, "start glusterd on this machine (systemctl start glusterd), or "
-                           "name the socket it listens on (its glusterd-sockfile option)")
-                    : text(r, "check the host's name or address and that %s is up; start "
-                           "glusterd there (systemctl start glusterd); let this machine reach "
-                           "port %d and the brick ports (49152 and up); without it, failover "
-                           "to this server does not work", s->host, s->port),
+                    ? glv_report_asprintf(r, "start glusterd on this machine (systemctl start "
+                                          "glusterd), or name the socket it listens on (its "
+                                          "glusterd-sockfile option)")
+                    : glv_report_asprintf(r, "check the host's name or address and that %s is "
+                                          "up; start glusterd there (systemctl start "
+                                          "glusterd); let this machine reach port %d and the "
+                                          "brick ports (49152 and up); without it, failover "
+                                          "to this server does not work", s->host, s->port),
                 "%s", gluvirt_errmsg());
         }
         gluvirt_connection_release(c);
@@ -307,151 +93,27 @@ static size_t check_servers(struct gluvirt_volume_report *r, gluvirt_pool *pool,
     return answered;
 }
 
-/* ------------------------------------------------------------ the client graph */
-
-/* The client volfile as trimmed lines: "volume NAME", "type T", "option K V",
- * "subvolumes A B", "end-volume" for each translator. */
-struct graph {
-    char *text;
-    char **line;
-    size_t lines;
-};
-
-static void graph_release(struct graph *g)
-{
-    free(g->text);
-    free(g->line);
-    memset(g, 0, sizeof *g);
-}
-
-/* The rest of line after its first word when that word is word, else NULL. */
-static const char *after_word(const char *line, const char *word)
-{
-    size_t n = strlen(word);
-
-    if (strncmp(line, word, n) != 0 || (line[n] && line[n] != ' ' && line[n] != '\t'))
-        return NULL;
-    return line + n + strspn(line + n, " \t");
-}
-
-static int graph_load(glfs_t *fs, struct graph *g)
-{
-    /* gfapi answers the size it needs as a negative number, and copies
-     * exactly len bytes when the buffer is large enough. */
-    ssize_t need = glfs_get_volfile(fs, NULL, 0);
-    char *save = NULL, *p;
-
-    memset(g, 0, sizeof *g);
-    if (need >= 0 || !(g->text = calloc(1, (size_t)-need + 1)) ||
-        !(g->line = calloc((size_t)-need / 2 + 1, sizeof *g->line)) ||
-        glfs_get_volfile(fs, g->text, (size_t)-need) <= 0) {
-        graph_release(g);
-        return -1;
-    }
-    for (p = strtok_r(g->text, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
-        size_t n;
-
-        p += strspn(p, " \t");
-        for (n = strlen(p); n && strchr(" \t\r", p[n - 1]); n--)
-            p[n - 1] = '\0';
-        g->line[g->lines++] = p;
-    }
-    return 0;
-}
-
-/* The next translator of type `type` at or after line *from: the index of
- * its "volume" line, or -1; *from moves past it. */
-static long next_xlator(const struct graph *g, const char *type, size_t *from)
-{
-    long start = -1;
-    const char *t;
-
-    for (; *from < g->lines; (*from)++) {
-        const char *line = g->line[*from];
-
-        if (after_word(line, "volume"))
-            start = (long)*from;
-        else if (start >= 0 && (t = after_word(line, "type")) && !strcmp(t, type))
-            return (*from)++, start;
-    }
-    return -1;
-}
-
-static long first_xlator(const struct graph *g, const char *type, size_t *count)
-{
-    size_t from = 0, n = 0;
-    long first = next_xlator(g, type, &from), at = first;
-
-    while (at >= 0) {
-        n++;
-        at = next_xlator(g, type, &from);
-    }
-    if (count)
-        *count = n;
-    return first;
-}
-
-/* The value of option key of the translator whose "volume" line is at, or NULL. */
-static const char *xlator_option(const struct graph *g, long at, const char *key)
-{
-    size_t i;
-    const char *rest, *value;
-
-    for (i = (size_t)at + 1; at >= 0 && i < g->lines && !after_word(g->line[i], "end-volume");
-         i++)
-        if ((rest = after_word(g->line[i], "option")) && (value = after_word(rest, key)))
-            return value;
-    return NULL;
-}
-
-static size_t xlator_subvolumes(const struct graph *g, long at)
-{
-    size_t i, n = 0;
-    const char *p;
-
-    for (i = (size_t)at + 1; at >= 0 && i < g->lines && !after_word(g->line[i], "end-volume");
-         i++) {
-        if (!(p = after_word(g->line[i], "subvolumes")))
-            continue;
-        while (*p) {
-            p += strcspn(p, " \t");
-            p += strspn(p, " \t");
-            n++;
-        }
-    }
-    return n;
-}
-
-static int is_on(const char *v)
-{
-    return v && (!strcmp(v, "on") || !strcmp(v, "enable") || !strcmp(v, "yes") ||
-                 !strcmp(v, "true") || !strcmp(v, "1"));
-}
-
-static int is_off(const char *v)
-{
-    return v && (!strcmp(v, "off") || !strcmp(v, "disable") || !strcmp(v, "no") ||
-                 !strcmp(v, "false") || !strcmp(v, "0"));
-}
-
 /* ------------------------------------------------------------ connections */
 
 static char *connect_fix(struct gluvirt_volume_report *r, int err, const char *volume)
 {
     switch (err) {
     case ENOENT:
-        return text(r, "check the volume's name: 'gluster volume list' on a server lists them; "
-                    "'gluster volume start %s' starts a stopped one", volume);
+        return glv_report_asprintf(r, "check the volume's name: 'gluster volume list' on a "
+                                   "server lists them; 'gluster volume start %s' starts a "
+                                   "stopped one", volume);
     case EACCES:
-        return text(r, "gluster volume set %s server.allow-insecure on; and on every server "
-                    "add 'option rpc-auth-allow-insecure on' to /etc/glusterfs/glusterd.vol and "
-                    "restart glusterd", volume);
+        return glv_report_asprintf(r, "gluster volume set %s server.allow-insecure on; and on "
+                                   "every server add 'option rpc-auth-allow-insecure on' to "
+                                   "/etc/glusterfs/glusterd.vol and restart glusterd", volume);
     case ETIMEDOUT:
-        return text(r, "let this machine reach every brick's port (49152 and up, 'gluster "
-                    "volume status %s' lists them) and check that the bricks run", volume);
+        return glv_report_asprintf(r, "let this machine reach every brick's port (49152 and up, "
+                                   "'gluster volume status %s' lists them) and check that the "
+                                   "bricks run", volume);
     default:
-        return text(r, "start glusterd on the servers and the volume ('gluster volume start "
-                    "%s'), and let this machine reach ports 24007 and 49152 and up", volume);
+        return glv_report_asprintf(r, "start glusterd on the servers and the volume ('gluster "
+                                   "volume start %s'), and let this machine reach ports 24007 "
+                                   "and 49152 and up", volume);
     }
 }
 
@@ -477,9 +139,9 @@ static void check_insecure_port(struct gluvirt_volume_report *r, const gluvirt_u
     gluvirt_connection *c;
 
     if (geteuid() != 0) {
-        add(r, GLUVIRT_CHECK_PASS, "insecure-port", uri->volume, NULL, "this check does not "
-            "run as root, so its own connection already came from a port above 1024, as "
-            "qemu's does");
+        glv_report_add(r, GLUVIRT_CHECK_PASS, "insecure-port", uri->volume, NULL,
+            "this check does not run as root, so its own connection already came from a port "
+            "above 1024, as qemu's does");
         return;
     }
     if (!(pool = check_pool(timeout_ms, 1))) {
@@ -487,17 +149,17 @@ static void check_insecure_port(struct gluvirt_volume_report *r, const gluvirt_u
         return;
     }
     if ((c = gluvirt_pool_connect(pool, uri))) {
-        add(r, GLUVIRT_CHECK_PASS, "insecure-port", uri->volume, NULL, "a client on a port "
-            "above 1024 is accepted, as qemu running as its own user needs");
+        glv_report_add(r, GLUVIRT_CHECK_PASS, "insecure-port", uri->volume, NULL,
+            "a client on a port above 1024 is accepted, as qemu running as its own user needs");
         gluvirt_connection_release(c);
     } else if (gluvirt_errno() == EACCES) {
-        add(r, GLUVIRT_CHECK_FAIL, "insecure-port", uri->volume,
+        glv_report_add(r, GLUVIRT_CHECK_FAIL, "insecure-port", uri->volume,
             connect_fix(r, EACCES, uri->volume), "the bricks refuse clients on ports above "
             "1024, which is where qemu connects from when it does not run as root");
     } else {
-        add(r, GLUVIRT_CHECK_WARN, "insecure-port", uri->volume,
-            text(r, "the brick logs on the servers (/var/log/glusterfs/bricks/) say why the "
-                 "client was turned away"),
+        glv_report_add(r, GLUVIRT_CHECK_WARN, "insecure-port", uri->volume,
+            glv_report_asprintf(r, "the brick logs on the servers (/var/log/glusterfs/bricks/) "
+                                "say why the client was turned away"),
             "a client on a port above 1024 could not connect: %s", gluvirt_errmsg());
     }
     gluvirt_pool_free(pool);
@@ -511,8 +173,8 @@ static void check_insecure_port(struct gluvirt_volume_report *r, const gluvirt_u
  * (graph lines clients[i]) whose brick path is not listed; each listed
  * brick counts once.  Returns how many answered, or -1 with errno.
  */
-static ssize_t bricks_answering(glfs_t *fs, const struct graph *g, const long *clients,
-                                size_t n, int *down)
+static ssize_t bricks_answering(glfs_t *fs, const struct glv_volfile_graph *g,
+                                const long *clients, size_t n, int *down)
 {
     ssize_t size = glfs_getxattr(fs, "/", PATHINFO_XATTR, NULL, 0), up = 0;
     char *info, *p;
@@ -525,7 +187,7 @@ static ssize_t bricks_answering(glfs_t *fs, const struct graph *g, const long *c
         return -1;
     }
     for (i = 0; i < n; i++) {
-        const char *want = xlator_option(g, clients[i], "remote-subvolume");
+        const char *want = glv_volfile_xlator_option(g, clients[i], "remote-subvolume");
         size_t len = want ? strlen(want) : 0;
 
         down[i] = 1;
@@ -542,8 +204,8 @@ static ssize_t bricks_answering(glfs_t *fs, const struct graph *g, const long *c
     return up;
 }
 
-static void check_bricks(struct gluvirt_volume_report *r, glfs_t *fs, const struct graph *g,
-                         const char *volume)
+static void check_bricks(struct gluvirt_volume_report *r, glfs_t *fs,
+                         const struct glv_volfile_graph *g, const char *volume)
 {
     long *clients = calloc(g->lines + 1, sizeof *clients), at;
     int *down = calloc(g->lines + 1, sizeof *down), err;
@@ -556,7 +218,7 @@ static void check_bricks(struct gluvirt_volume_report *r, glfs_t *fs, const stru
         r->failed = 1;
         goto out;
     }
-    while ((at = next_xlator(g, "protocol/client", &from)) >= 0)
+    while ((at = glv_volfile_next_xlator(g, "protocol/client", &from)) >= 0)
         clients[n++] = at;
     up = bricks_answering(fs, g, clients, n, down);
     if (up >= 0 && (size_t)up < n) {
@@ -564,23 +226,24 @@ static void check_bricks(struct gluvirt_volume_report *r, glfs_t *fs, const stru
         up = bricks_answering(fs, g, clients, n, down);
     }
     err = errno;
-    fix = text(r, "'gluster volume status %s' shows the bricks; 'gluster volume start %s "
-               "force' starts those that are down", volume, volume);
+    fix = glv_report_asprintf(r, "'gluster volume status %s' shows the bricks; 'gluster volume "
+                              "start %s force' starts those that are down", volume, volume);
     if (up < 0) {
-        add(r, GLUVIRT_CHECK_FAIL, "bricks", volume, fix, "the bricks do not answer (%s)",
-            strerror(err));
+        glv_report_add(r, GLUVIRT_CHECK_FAIL, "bricks", volume, fix,
+            "the bricks do not answer (%s)", strerror(err));
     } else if ((size_t)up == n) {
         free(fix);
-        add(r, GLUVIRT_CHECK_PASS, "bricks", volume, NULL, n == 1 ? "the brick answers"
-            : "all %zu bricks answer", n);
+        glv_report_add(r, GLUVIRT_CHECK_PASS, "bricks", volume, NULL,
+            n == 1 ? "the brick answers" : "all %zu bricks answer", n);
     } else {
         for (i = 0; i < n; i++)
             if (down[i])
                 glv_strbuf_printf(&missing, "%s%s:%s", missing.len ? ", " : "",
-                                  xlator_option(g, clients[i], "remote-host"),
-                                  xlator_option(g, clients[i], "remote-subvolume"));
-        add(r, GLUVIRT_CHECK_FAIL, "bricks", volume, fix, "%zd of %zu bricks answer; not "
-            "answering: %s", up, n, missing.data ? missing.data : "?");
+                                  glv_volfile_xlator_option(g, clients[i], "remote-host"),
+                                  glv_volfile_xlator_option(g, clients[i], "remote-subvolume"));
+        glv_report_add(r, GLUVIRT_CHECK_FAIL, "bricks", volume, fix,
+            "%zd of %zu bricks answer; not answering: %s", up, n,
+            missing.data ? missing.data : "?");
     }
 out:
     glv_strbuf_release(&missing);
@@ -591,16 +254,16 @@ out:
 /* ------------------------------------------------------------ layout */
 
 /* The replica count (0: not replicated) and whether a brick is an arbiter. */
-static size_t replica_count(const struct graph *g, int *arbiter)
+static size_t replica_count(const struct glv_volfile_graph *g, int *arbiter)
 {
-    long rep = first_xlator(g, "cluster/replicate", NULL);
-    const char *a = xlator_option(g, rep, "arbiter-count");
+    long rep = glv_volfile_first_xlator(g, "cluster/replicate", NULL);
+    const char *a = glv_volfile_xlator_option(g, rep, "arbiter-count");
 
     *arbiter = a && strcmp(a, "0") != 0;
-    return rep >= 0 ? xlator_subvolumes(g, rep) : 0;
+    return rep >= 0 ? glv_volfile_xlator_subvolumes(g, rep) : 0;
 }
 
-static void check_replica(struct gluvirt_volume_report *r, const struct graph *g,
+static void check_replica(struct gluvirt_volume_report *r, const struct glv_volfile_graph *g,
                           const char *volume)
 {
     size_t sets, bricks, dispersed;
@@ -608,29 +271,31 @@ static void check_replica(struct gluvirt_volume_report *r, const struct graph *g
     size_t replica = replica_count(g, &arbiter);
     char *move = NULL;
 
-    first_xlator(g, "protocol/client", &bricks);
-    first_xlator(g, "cluster/replicate", &sets);
-    first_xlator(g, "cluster/disperse", &dispersed);
+    glv_volfile_first_xlator(g, "protocol/client", &bricks);
+    glv_volfile_first_xlator(g, "cluster/replicate", &sets);
+    glv_volfile_first_xlator(g, "cluster/disperse", &dispersed);
     if (replica < 2)
-        move = text(r, "keep VM images on a replica 3 volume (scripts/virt-store-setup.sh "
-                    "makes one) and move them there");
+        move = glv_report_asprintf(r, "keep VM images on a replica 3 volume "
+                                   "(scripts/virt-store-setup.sh makes one) and move them there");
     if (replica >= 3)
-        add(r, GLUVIRT_CHECK_PASS, "replica", volume, NULL, "replica %zu%s (%zu x %zu = %zu "
-            "bricks)", replica, arbiter ? " arbiter 1" : "", sets, replica, bricks);
+        glv_report_add(r, GLUVIRT_CHECK_PASS, "replica", volume, NULL,
+            "replica %zu%s (%zu x %zu = %zu bricks)", replica, arbiter ? " arbiter 1" : "", sets,
+            replica, bricks);
     else if (replica == 2)
-        add(r, GLUVIRT_CHECK_WARN, "replica", volume,
-            text(r, "add a third brick to each replica set, or an arbiter: gluster volume "
-                 "add-brick %s replica 3 arbiter 1 HOST:BRICK", volume),
+        glv_report_add(r, GLUVIRT_CHECK_WARN, "replica", volume,
+            glv_report_asprintf(r, "add a third brick to each replica set, or an arbiter: "
+                                "gluster volume add-brick %s replica 3 arbiter 1 HOST:BRICK",
+                                volume),
             "replica 2 (%zu x 2 = %zu bricks): when the two copies lose sight of each other "
             "both can take writes, and an image ends in split-brain", sets, bricks);
     else if (dispersed)
-        add(r, GLUVIRT_CHECK_WARN, "replica", volume, move, "dispersed volume (%zu bricks): "
-            "VM images write small blocks at random places, which dispersed volumes do "
-            "slowly", bricks);
+        glv_report_add(r, GLUVIRT_CHECK_WARN, "replica", volume, move,
+            "dispersed volume (%zu bricks): VM images write small blocks at random places, "
+            "which dispersed volumes do slowly", bricks);
     else
-        add(r, GLUVIRT_CHECK_WARN, "replica", volume, move, "plain distribute over %zu "
-            "brick%s: each image has a single copy, so losing a brick loses the images on "
-            "it", bricks, bricks == 1 ? "" : "s");
+        glv_report_add(r, GLUVIRT_CHECK_WARN, "replica", volume, move,
+            "plain distribute over %zu brick%s: each image has a single copy, so losing a "
+            "brick loses the images on it", bricks, bricks == 1 ? "" : "s");
 }
 
 /* ------------------------------------------------------------ the virt group */
@@ -692,14 +357,27 @@ static const struct tunable virt_group[] = {
      "reads prefer a local brick even when it is the slow or stale one"},
 };
 
+/* A boolean option in the graph may be spelled any way gluster accepts. */
+static int is_on(const char *v)
+{
+    return v && (!strcmp(v, "on") || !strcmp(v, "enable") || !strcmp(v, "yes") ||
+                 !strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+static int is_off(const char *v)
+{
+    return v && (!strcmp(v, "off") || !strcmp(v, "disable") || !strcmp(v, "no") ||
+                 !strcmp(v, "false") || !strcmp(v, "0"));
+}
+
 /* 1 when the graph shows the virt group's setting, 0 when not; *shown gets
  * what the graph shows ("on"/"off" for a translator that is there or not,
  * an option's value, or NULL for an option left at its default). */
-static int tunable_ok(const struct tunable *t, const struct graph *g, size_t replica,
-                      const char **shown)
+static int tunable_ok(const struct tunable *t, const struct glv_volfile_graph *g,
+                      size_t replica, const char **shown)
 {
-    long x = first_xlator(g, t->type, NULL);
-    const char *v = t->option ? xlator_option(g, x, t->option) : NULL;
+    long x = glv_volfile_first_xlator(g, t->type, NULL);
+    const char *v = t->option ? glv_volfile_xlator_option(g, x, t->option) : NULL;
 
     *shown = t->option ? v : x >= 0 ? "on" : "off";
     switch (t->rule) {
@@ -728,7 +406,7 @@ static int tunable_ok(const struct tunable *t, const struct graph *g, size_t rep
     return 0;
 }
 
-static void check_tunables(struct gluvirt_volume_report *r, const struct graph *g,
+static void check_tunables(struct gluvirt_volume_report *r, const struct glv_volfile_graph *g,
                            const char *volume)
 {
     int arbiter;
@@ -742,15 +420,17 @@ static void check_tunables(struct gluvirt_volume_report *r, const struct graph *
             continue;
         if (tunable_ok(t, g, replica, &shown)) {
             if (!shown || !strcmp(shown, t->value))
-                add(r, GLUVIRT_CHECK_PASS, "tunable", t->key, NULL, "%s is %s, as the virt "
-                    "group sets it", t->key, t->value);
+                glv_report_add(r, GLUVIRT_CHECK_PASS, "tunable", t->key, NULL,
+                    "%s is %s, as the virt group sets it", t->key, t->value);
             else
-                add(r, GLUVIRT_CHECK_PASS, "tunable", t->key, NULL, "%s is %s (the virt group "
-                    "sets %s; this serves as well)", t->key, shown, t->value);
+                glv_report_add(r, GLUVIRT_CHECK_PASS, "tunable", t->key, NULL,
+                    "%s is %s (the virt group sets %s; this serves as well)", t->key, shown,
+                    t->value);
         } else {
-            add(r, GLUVIRT_CHECK_WARN, "tunable", t->key,
-                text(r, "gluster volume set %s %s %s (or 'gluster volume set %s group virt' for "
-                     "all of the group)", volume, t->key, t->value, volume),
+            glv_report_add(r, GLUVIRT_CHECK_WARN, "tunable", t->key,
+                glv_report_asprintf(r, "gluster volume set %s %s %s (or 'gluster volume set %s "
+                                    "group virt' for all of the group)", volume, t->key,
+                                    t->value, volume),
                 "%s is %s, not %s: %s", t->key, shown ? shown : "at its default", t->value,
                 t->why);
         }
@@ -769,26 +449,40 @@ static void check_owner(struct gluvirt_volume_report *r, glfs_t *fs, const char 
     if (glfs_stat(fs, "/", &st) < 0) {
         int err = errno;
 
-        add(r, GLUVIRT_CHECK_FAIL, "owner", volume,
-            text(r, "'gluster volume status %s' shows whether its bricks run", volume),
+        glv_report_add(r, GLUVIRT_CHECK_FAIL, "owner", volume,
+            glv_report_asprintf(r, "'gluster volume status %s' shows whether its bricks run",
+                                volume),
             "cannot read the volume's root: %s", strerror(err));
         return;
     }
     if (st.st_uid == o->uid && st.st_gid == o->gid) {
-        add(r, GLUVIRT_CHECK_PASS, "owner", volume, NULL, "the volume's root belongs to "
-            "%u:%u (mode %04o), the user qemu runs as", o->uid, o->gid,
-            (unsigned)(st.st_mode & 07777));
+        glv_report_add(r, GLUVIRT_CHECK_PASS, "owner", volume, NULL,
+            "the volume's root belongs to %u:%u (mode %04o), the user qemu runs as", o->uid,
+            o->gid, (unsigned)(st.st_mode & 07777));
         return;
     }
     writable = (st.st_uid == o->uid && (st.st_mode & S_IWUSR)) ||
                (st.st_gid == o->gid && (st.st_mode & S_IWGRP)) || (st.st_mode & S_IWOTH);
-    fix = text(r, "gluster volume set %s storage.owner-uid %u storage.owner-gid %u", volume,
-               o->uid, o->gid);
-    add(r, writable ? GLUVIRT_CHECK_WARN : GLUVIRT_CHECK_FAIL, "owner", volume, fix,
+    fix = glv_report_asprintf(r, "gluster volume set %s storage.owner-uid %u storage.owner-gid "
+                              "%u", volume, o->uid, o->gid);
+    glv_report_add(r, writable ? GLUVIRT_CHECK_WARN : GLUVIRT_CHECK_FAIL, "owner", volume, fix,
         "the volume's root belongs to %u:%u with mode %04o, not to qemu's %u:%u: %s",
         (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777), o->uid,
         o->gid, writable ? "qemu can create images only because the mode lets anyone write"
                          : "qemu running as that user cannot create images there");
+}
+
+static void format_bytes(uint64_t bytes, char *out, size_t size)
+{
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)bytes;
+    unsigned u = 0;
+
+    while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
 static void check_free_space(struct gluvirt_volume_report *r, glfs_t *fs, const char *volume,
@@ -801,8 +495,9 @@ static void check_free_space(struct gluvirt_volume_report *r, glfs_t *fs, const 
     if (glfs_statvfs(fs, "/", &sv) < 0) {
         int err = errno;
 
-        add(r, GLUVIRT_CHECK_FAIL, "free-space", volume,
-            text(r, "'gluster volume status %s' shows whether its bricks run", volume),
+        glv_report_add(r, GLUVIRT_CHECK_FAIL, "free-space", volume,
+            glv_report_asprintf(r, "'gluster volume status %s' shows whether its bricks run",
+                                volume),
             "cannot read the volume's free space: %s", strerror(err));
         return;
     }
@@ -813,17 +508,18 @@ static void check_free_space(struct gluvirt_volume_report *r, glfs_t *fs, const 
     format_bytes(total, t, sizeof t);
     format_bytes(o->min_free, want, sizeof want);
     if (avail < HARD_MIN_FREE || avail < total / 100)
-        add(r, GLUVIRT_CHECK_FAIL, "free-space", volume,
-            text(r, "free space on the bricks, or add bricks: gluster volume add-brick %s ...",
-                 volume),
+        glv_report_add(r, GLUVIRT_CHECK_FAIL, "free-space", volume,
+            glv_report_asprintf(r, "free space on the bricks, or add bricks: gluster volume "
+                                "add-brick %s ...", volume),
             "only %s free of %s: guests will stop with I/O errors when it runs out", a, t);
     else if (avail < o->min_free)
-        add(r, GLUVIRT_CHECK_WARN, "free-space", volume,
-            text(r, "free space on the bricks, or add bricks: gluster volume add-brick %s ...",
-                 volume),
+        glv_report_add(r, GLUVIRT_CHECK_WARN, "free-space", volume,
+            glv_report_asprintf(r, "free space on the bricks, or add bricks: gluster volume "
+                                "add-brick %s ...", volume),
             "%s free of %s, less than the %s wanted", a, t, want);
     else
-        add(r, GLUVIRT_CHECK_PASS, "free-space", volume, NULL, "%s free of %s", a, t);
+        glv_report_add(r, GLUVIRT_CHECK_PASS, "free-space", volume, NULL,
+            "%s free of %s", a, t);
 }
 
 /* ------------------------------------------------------------ the check */
@@ -836,37 +532,39 @@ GLUVIRT_API gluvirt_volume_report *gluvirt_volume_check(gluvirt_pool *pool,
     struct gluvirt_volume_report *r;
     gluvirt_pool *own_pool = NULL;
     gluvirt_connection *c = NULL;
-    struct graph g = {0};
+    struct glv_volfile_graph g = {0};
 
     if (!uri) {
         glv_set_error(EINVAL, "gluvirt_volume_check: the URI is NULL");
         return NULL;
     }
     if (!o) {
-        default_options(&defaults);
+        glv_volume_check_options_init(&defaults);
         o = &defaults;
     }
     if (!(r = calloc(1, sizeof *r)) ||
         (!pool && !(pool = own_pool = check_pool(o->timeout_ms, 0))))
         goto oom;
     if (check_servers(r, pool, uri) == 0) {
-        add(r, GLUVIRT_CHECK_FAIL, "volume", uri->volume, connect_fix(r, ECONNREFUSED,
-            uri->volume), "volume %s cannot be reached: no volfile server answered", uri->volume);
+        glv_report_add(r, GLUVIRT_CHECK_FAIL, "volume", uri->volume,
+            connect_fix(r, ECONNREFUSED, uri->volume),
+            "volume %s cannot be reached: no volfile server answered", uri->volume);
         goto done;
     }
     if (!(c = gluvirt_pool_connect(pool, uri))) {
         int err = gluvirt_errno();
 
-        add(r, GLUVIRT_CHECK_FAIL, "volume", uri->volume, connect_fix(r, err, uri->volume),
-            "%s", gluvirt_errmsg());
+        glv_report_add(r, GLUVIRT_CHECK_FAIL, "volume", uri->volume,
+            connect_fix(r, err, uri->volume), "%s", gluvirt_errmsg());
         goto done;
     }
-    add(r, GLUVIRT_CHECK_PASS, "volume", uri->volume, NULL, "a client connects to volume %s "
-        "and its bricks", uri->volume);
+    glv_report_add(r, GLUVIRT_CHECK_PASS, "volume", uri->volume, NULL,
+        "a client connects to volume %s and its bricks", uri->volume);
     check_insecure_port(r, uri, o->timeout_ms);
-    if (graph_load(glv_connection_glfs(c), &g) < 0) {
-        add(r, GLUVIRT_CHECK_WARN, "volume", uri->volume,
-            text(r, "run the check again; gfapi could not hand out the graph it runs"),
+    if (glv_volfile_graph_load(glv_connection_glfs(c), &g) < 0) {
+        glv_report_add(r, GLUVIRT_CHECK_WARN, "volume", uri->volume,
+            glv_report_asprintf(r, "run the check again; gfapi could not hand out the graph "
+                                "it runs"),
             "the client graph of volume %s is not available, so its bricks, layout and "
             "options are not checked", uri->volume);
     } else {
@@ -877,7 +575,7 @@ GLUVIRT_API gluvirt_volume_report *gluvirt_volume_check(gluvirt_pool *pool,
     check_owner(r, glv_connection_glfs(c), uri->volume, o);
     check_free_space(r, glv_connection_glfs(c), uri->volume, o);
 done:
-    graph_release(&g);
+    glv_volfile_graph_release(&g);
     gluvirt_connection_release(c);
     gluvirt_pool_free(own_pool);
     if (r->failed)

@@ -1,2 +1,23 @@
 # ---------------------------------------------------------------- qcow2
-# The qcow2 reader against images qemu-img makes (filled in by the qcow2 tests).
+# The qcow2 reader against images qemu-img makes (tests/qcow2/):
+#   matrix-local.sh     about twenty qcow2 variants made by qemu-img/qemu-io
+#                       7.2 (matrix-lib.sh lists them), read by gluvirt
+#                       convert, map and info and compared with qemu-img's
+#                       answers: bytes, map lines, info keys (compare-info.py);
+#   matrix-gluster.sh   the same images copied onto the test volume gv1 and
+#                       read by gluster:// URI, plus the backing file policy
+#                       on a volume (fails without the test volumes when
+#                       GLUVIRT_REQUIRE_GLUSTER=1, else skips; runs as root);
+#   probe-and-policy.sh a qcow2 header inside a raw disk is read as raw unless
+#                       the format is asked for or probed; backing file names
+#                       the default policy refuses for local images.
+TESTS += \
+	tests/qcow2/matrix-local.sh \
+	tests/qcow2/probe-and-policy.sh \
+	tests/qcow2/matrix-gluster.sh
+EXTRA_DIST += \
+	tests/qcow2/matrix-lib.sh \
+	tests/qcow2/compare-info.py \
+	tests/qcow2/matrix-local.sh \
+	tests/qcow2/probe-and-policy.sh \
+	tests/qcow2/matrix-gluster.sh

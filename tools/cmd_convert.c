@@ -1,18 +1,20 @@
 /*
  * gluvirt convert: copy an image's virtual disk into another image, a local
- * file or standard output, as 'qemu-img convert' does for raw images.
+ * file or standard output, as 'qemu-img convert -O raw' does.
  *
- * Only raw in and raw out for now; qcow2 input comes with the qcow2 driver.
- * The output is sparse: the destination is emptied and resized to the
- * source's size first, so it reads as zeros everywhere, and then only the
- * blocks that hold data are written.  Standard output cannot have holes and
- * gets every byte.
+ * The source is raw or qcow2 (its current state, or an internal snapshot);
+ * the output is raw.  The output is sparse: the destination is emptied and
+ * resized to the source's size first, so it reads as zeros everywhere, and
+ * then only the blocks that hold data are written.  For a qcow2 source the
+ * ranges its metadata (gluvirt_image_block_status) says read as zeros are
+ * not even read.  Standard output cannot have holes and gets every byte.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,15 +41,22 @@ struct progress {
 static void convert_usage(FILE *out)
 {
     fprintf(out,
-            "usage: gluvirt convert [-f raw] [-O raw] [-p] SRC DST\n"
+            "usage: gluvirt convert [-f raw|qcow2] [-O raw] [-p] [--snapshot NAME]\n"
+            "                       [--backing any|same-store|none] SRC DST\n"
             "Copies the virtual disk of SRC into DST.  Each is a gluster URI or a local path;\n"
             "DST '-' is standard output.  A local DST is created or emptied; a DST on a\n"
             "volume must exist already (create it with 'qemu-img create -f raw URI SIZE').\n"
             "Blocks of zeros are left as holes in the output.\n"
-            "  -f FMT   the source's format (only raw for now); without -f, the source's\n"
-            "           header decides, and a qcow2 source is refused\n"
-            "  -O FMT   the output's format (only raw)\n"
-            "  -p       draw the progress on stderr\n");
+            "  -f FMT           the source's format, raw or qcow2; without -f it is probed\n"
+            "                   from the source's first bytes (a note on stderr says so)\n"
+            "  -O FMT           the output's format (only raw)\n"
+            "  -p               draw the progress on stderr\n"
+            "  --snapshot S     copy the qcow2 source as it was at internal snapshot S (its\n"
+            "                   name or, failing that, its id); also -l S, -l snapshot.name=S\n"
+            "                   and -l snapshot.id=S as in qemu-img\n"
+            "  --backing P      which backing files the source may name: same-store\n"
+            "                   (default: its own volume or local directory tree), any, or\n"
+            "                   none (what the source does not hold reads as zeros)\n");
 }
 
 /* Same rule as gluvirt_image_open: a target that starts with "gluster" and
@@ -63,15 +72,16 @@ static int parse_format(const char *name, const char *option, gluvirt_format *ou
         *out = GLUVIRT_FORMAT_RAW;
         return 0;
     }
-    if (!strcmp(name, "qcow2") && !strcmp(option, "-f"))
-        fprintf(stderr, "gluvirt convert: -f qcow2: this version cannot read qcow2 images yet; "
-                        "convert them with 'qemu-img convert -f qcow2 -O raw'\n");
-    else if (!strcmp(name, "qcow2"))
+    if (!strcmp(name, "qcow2") && !strcmp(option, "-f")) {
+        *out = GLUVIRT_FORMAT_QCOW2;
+        return 0;
+    }
+    if (!strcmp(name, "qcow2"))
         fprintf(stderr, "gluvirt convert: -O qcow2: this version writes raw images only; "
                         "use -O raw\n");
     else
-        fprintf(stderr, "gluvirt convert: %s %s: unknown or unsupported format; only raw is "
-                        "supported\n", option, name);
+        fprintf(stderr, "gluvirt convert: %s %s: unknown or unsupported format; %s\n", option,
+                name, !strcmp(option, "-f") ? "raw and qcow2 are read" : "only raw is written");
     return -1;
 }
 
@@ -79,7 +89,10 @@ static void progress_draw(struct progress *p, uint64_t done, uint64_t total)
 {
     double percent = total ? 100.0 * (double)done / (double)total : 100.0;
 
-    if (!p->enabled || (p->shown >= 0 && percent < p->shown + 1.0 && percent < 100.0))
+    /* Every whole per cent, and the end (once: the step before it may
+     * already round to 100.00). */
+    if (!p->enabled || (p->shown >= 0 && percent < p->shown + 1.0 && done < total) ||
+        p->shown >= 99.995)
         return;
     fprintf(stderr, "    (%3.2f/100%%)\r", percent);
     fflush(stderr);
@@ -210,11 +223,61 @@ out:
     return image;
 }
 
+/* Write count zero bytes to standard output. */
+static int write_zeros_fd(int fd, uint64_t count)
+{
+    static const unsigned char zeros[65536];
+
+    while (count > 0) {
+        size_t n = count < sizeof zeros ? (size_t)count : sizeof zeros;
+
+        if (write_all_fd(fd, zeros, n) < 0)
+            return -1;
+        count -= n;
+    }
+    return 0;
+}
+
+/*
+ * How many bytes from offset read as zeros according to the source's
+ * metadata, or -1.  When it is 0, *data_run says how many bytes from offset
+ * must be read instead.  Raw sources are read through as before (their
+ * blocks of zeros still become holes): *data_run is the rest of the image.
+ */
+static int64_t zero_run(gluvirt_image *src, int use_status, uint64_t offset, uint64_t size,
+                        uint64_t *data_run)
+{
+    unsigned flags = 0;
+    int64_t n;
+
+    *data_run = 0;
+    if (!use_status) {
+        *data_run = size - offset;
+        return 0;
+    }
+    n = gluvirt_image_block_status(src, offset, size - offset, &flags, NULL, NULL);
+    if (n < 0) {
+        report_library_error(NULL);
+        return -1;
+    }
+    if (n == 0) {
+        fprintf(stderr, "gluvirt convert: the source reports no data at byte %" PRIu64
+                        ", before its size %" PRIu64 ": did something shrink it while it was "
+                        "copied?\n", offset, size);
+        return -1;
+    }
+    if (flags & GLUVIRT_BLOCK_ZERO)
+        return n;
+    *data_run = (uint64_t)n;
+    return 0;
+}
+
 static int copy_image(gluvirt_image *src, gluvirt_image *dst, uint64_t size,
                       struct progress *progress)
 {
+    int use_status = strcmp(gluvirt_image_format(src), "raw") != 0;
     unsigned char *buf;
-    uint64_t offset = 0;
+    uint64_t offset = 0, data_run = 0; /* bytes from offset the source says hold data */
     int rc = -1;
 
     if (posix_memalign((void **)&buf, 4096, COPY_CHUNK) != 0) {
@@ -223,9 +286,25 @@ static int copy_image(gluvirt_image *src, gluvirt_image *dst, uint64_t size,
     }
     progress_draw(progress, 0, size);
     while (offset < size) {
-        size_t want = size - offset < COPY_CHUNK ? (size_t)(size - offset) : COPY_CHUNK;
-        ssize_t got = gluvirt_image_pread(src, buf, want, offset);
+        size_t want;
+        ssize_t got;
 
+        if (data_run == 0) {
+            int64_t zeros = zero_run(src, use_status, offset, size, &data_run);
+
+            if (zeros < 0)
+                goto out;
+            if (zeros > 0) {
+                /* The destination reads as zeros there already. */
+                if (!dst && write_zeros_fd(STDOUT_FILENO, (uint64_t)zeros) < 0)
+                    goto out;
+                offset += (uint64_t)zeros;
+                progress_draw(progress, offset, size);
+                continue;
+            }
+        }
+        want = data_run < COPY_CHUNK ? (size_t)data_run : COPY_CHUNK;
+        got = gluvirt_image_pread(src, buf, want, offset);
         if (got < 0) {
             report_library_error(NULL);
             goto out;
@@ -240,6 +319,7 @@ static int copy_image(gluvirt_image *src, gluvirt_image *dst, uint64_t size,
                 : write_all_fd(STDOUT_FILENO, buf, want) < 0)
             goto out;
         offset += want;
+        data_run -= want;
         progress_draw(progress, offset, size);
     }
     rc = 0;
@@ -249,24 +329,38 @@ out:
     return rc;
 }
 
+/* qemu-img convert's -l: "NAME", "snapshot.name=NAME" or "snapshot.id=ID". */
+static const char *snapshot_argument(const char *text)
+{
+    if (!strncmp(text, "snapshot.name=", 14))
+        return text + 14;
+    if (!strncmp(text, "snapshot.id=", 12))
+        return text + 12;
+    return text;
+}
+
 int cmd_convert(int argc, char **argv)
 {
+    enum { OPT_SNAPSHOT = 256, OPT_BACKING };
     static const struct option options[] = {
         {"progress", no_argument, NULL, 'p'},
+        {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+        {"backing", required_argument, NULL, OPT_BACKING},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     gluvirt_format in_format = GLUVIRT_FORMAT_PROBE, out_format = GLUVIRT_FORMAT_RAW;
+    gluvirt_backing_policy policy = GLUVIRT_BACKING_SAME_STORE;
     struct progress progress = {0, -1.0};
     gluvirt_open_options *src_options = NULL;
     gluvirt_image *src = NULL, *dst = NULL;
     gluvirt_pool *pool = NULL;
-    const char *src_name, *dst_name;
+    const char *src_name, *dst_name, *snapshot = NULL;
     int c, status = EXIT_FAILED, to_stdout;
     int64_t size;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:O:ph", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+f:O:l:ph", options, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (parse_format(optarg, "-f", &in_format) < 0)
@@ -278,6 +372,27 @@ int cmd_convert(int argc, char **argv)
             break;
         case 'p':
             progress.enabled = 1;
+            break;
+        case 'l':
+        case OPT_SNAPSHOT:
+            snapshot = c == 'l' ? snapshot_argument(optarg) : optarg;
+            if (!*snapshot) {
+                fprintf(stderr, "gluvirt convert: an empty snapshot name\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_BACKING:
+            if (!strcmp(optarg, "same-store"))
+                policy = GLUVIRT_BACKING_SAME_STORE;
+            else if (!strcmp(optarg, "any"))
+                policy = GLUVIRT_BACKING_ANY;
+            else if (!strcmp(optarg, "none"))
+                policy = GLUVIRT_BACKING_NONE;
+            else {
+                fprintf(stderr, "gluvirt convert: --backing %s: say same-store, any or none\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
             break;
         case 'h':
             convert_usage(stdout);
@@ -314,6 +429,8 @@ int cmd_convert(int argc, char **argv)
 
     if (!(src_options = gluvirt_open_options_new()) ||
         gluvirt_open_options_set_format(src_options, in_format) < 0 ||
+        gluvirt_open_options_set_backing(src_options, policy) < 0 ||
+        (snapshot && gluvirt_open_options_set_snapshot(src_options, snapshot) < 0) ||
         !(pool = gluvirt_pool_new(NULL))) {
         report_library_error(NULL);
         goto out;
@@ -323,6 +440,9 @@ int cmd_convert(int argc, char **argv)
         report_library_error(NULL);
         goto out;
     }
+    if (in_format == GLUVIRT_FORMAT_PROBE)
+        fprintf(stderr, "gluvirt convert: no -f given: the format of %s was probed from its "
+                        "first bytes: %s\n", src_name, gluvirt_image_format(src));
     if (!to_stdout && !(dst = open_destination(pool, dst_name, (uint64_t)size)))
         goto out;
     if (copy_image(src, dst, (uint64_t)size, &progress) < 0)

@@ -1,15 +1,19 @@
 /*
  * gluvirt info: what an image is, in qemu-img info's words (its text lines
- * or its JSON keys), read through a connection pool so that the command
- * returns as soon as it has the answer instead of waiting for glfs_fini.
+ * or its JSON keys, in the order QEMU 7.2 prints them), read through a
+ * connection pool so that the command returns as soon as it has the answer
+ * instead of waiting for glfs_fini.  --backing-chain describes every layer
+ * of a qcow2 image's backing chain, top first.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <gluvirt/gluvirt.h>
@@ -18,12 +22,19 @@
 
 static void info_usage(FILE *out)
 {
-    fprintf(out, "usage: gluvirt info [--json] [-v] TARGET\n"
-                 "Prints an image's format and virtual size as 'qemu-img info' does.  TARGET is\n"
-                 "a gluster URI or a local path.  The format is read from the image's header.\n"
-                 "  --json     one JSON object with qemu-img info's keys (filename, format,\n"
-                 "             virtual-size)\n"
-                 "  -v         the connection pool's counters and close time on stderr\n");
+    fprintf(out,
+            "usage: gluvirt info [--json|--output=json|human] [--backing-chain] [-f FMT]\n"
+            "                    [--backing any|same-store|none] [-v] TARGET\n"
+            "Describes an image as 'qemu-img info' does.  TARGET is a gluster URI or a\n"
+            "local path.\n"
+            "  --json          one JSON object with qemu-img info's keys\n"
+            "  --backing-chain every layer of the backing chain, top first (with --json:\n"
+            "                  a JSON array of objects)\n"
+            "  -f FMT          raw or qcow2; without -f the format is probed from the image's\n"
+            "                  first bytes (and a note on stderr says so)\n"
+            "  --backing P     which backing files may be opened: same-store (default: the\n"
+            "                  image's own volume or local directory tree), any, none\n"
+            "  -v              the connection pool's counters and close time on stderr\n");
 }
 
 /*
@@ -47,27 +58,425 @@ static void format_human_size(uint64_t bytes, char *out, size_t out_size)
              units[unit]);
 }
 
+/* Same rule as gluvirt_image_open: a target that starts with "gluster" and
+ * holds a ':' is a URI. */
+static int is_gluster_target(const char *target)
+{
+    return strncmp(target, "gluster", 7) == 0 && strchr(target, ':') != NULL;
+}
+
+/* ------------------------------------------------------------ properties */
+
+/* A property of the image's format, or -1 / NULL when it has none. */
+static int64_t property_int(gluvirt_image *image, gluvirt_info_key key)
+{
+    return gluvirt_image_info_int(image, key);
+}
+
+static const char *property_string(gluvirt_image *image, gluvirt_info_key key)
+{
+    return gluvirt_image_info_string(image, key);
+}
+
+static int is_qcow2(gluvirt_image *image)
+{
+    return strcmp(gluvirt_image_format(image), "qcow2") == 0;
+}
+
+/*
+ * qemu-img reports the dirty flag where the driver under the format answers
+ * bdrv_get_info: qcow2's own flag, false for a raw local file, and nothing
+ * for a raw image on gluster (QEMU's gluster driver has no get_info).
+ * Returns 0/1, or -1 when the key is absent.
+ */
+static int dirty_flag(gluvirt_image *image, const char *filename)
+{
+    if (is_qcow2(image)) {
+        int64_t dirty = property_int(image, GLUVIRT_INFO_DIRTY);
+
+        return dirty < 0 ? -1 : dirty != 0;
+    }
+    return is_gluster_target(filename) ? -1 : 0;
+}
+
+static const char *snapshot_string(gluvirt_image *image, int i, gluvirt_snapshot_key key)
+{
+    const char *s = gluvirt_image_snapshot_string(image, i, key);
+
+    return s ? s : "";
+}
+
+static int snapshot_count(gluvirt_image *image)
+{
+    int64_t n = is_qcow2(image) ? property_int(image, GLUVIRT_INFO_SNAPSHOT_COUNT) : 0;
+
+    return n > 0 && n <= INT32_MAX ? (int)n : 0;
+}
+
+/* ------------------------------------------------------------ JSON */
+
+/* Pretty-printed JSON as QEMU writes it: four spaces a level, one member a
+ * line, "key": value. */
+struct json {
+    FILE *out;
+    int depth;
+    int members[8]; /* members written so far at each level */
+};
+
+static void json_member(struct json *j, const char *key)
+{
+    fputs(j->members[j->depth]++ ? ",\n" : "\n", j->out);
+    fprintf(j->out, "%*s", 4 * j->depth, "");
+    if (key) {
+        print_json_string(j->out, key);
+        fputs(": ", j->out);
+    }
+}
+
+static void json_open(struct json *j, const char *key, char bracket)
+{
+    if (j->depth > 0 || key)
+        json_member(j, key);
+    fputc(bracket, j->out);
+    j->depth++;
+    j->members[j->depth] = 0;
+}
+
+static void json_close(struct json *j, char bracket)
+{
+    j->depth--;
+    fprintf(j->out, "\n%*s%c", 4 * j->depth, "", bracket);
+}
+
+static void json_int(struct json *j, const char *key, int64_t value)
+{
+    json_member(j, key);
+    fprintf(j->out, "%" PRId64, value);
+}
+
+static void json_bool(struct json *j, const char *key, int64_t value)
+{
+    json_member(j, key);
+    fputs(value ? "true" : "false", j->out);
+}
+
+static void json_string(struct json *j, const char *key, const char *value)
+{
+    json_member(j, key);
+    print_json_string(j->out, value);
+}
+
+static void json_snapshots(struct json *j, gluvirt_image *image, int count)
+{
+    int i;
+
+    json_open(j, "snapshots", '[');
+    for (i = 0; i < count; i++) {
+        int64_t clock = gluvirt_image_snapshot_int(image, i, GLUVIRT_SNAPSHOT_VM_CLOCK_NSEC);
+        int64_t icount = gluvirt_image_snapshot_int(image, i, GLUVIRT_SNAPSHOT_ICOUNT);
+
+        if (clock < 0)
+            clock = 0;
+        json_open(j, NULL, '{');
+        if (icount >= 0)
+            json_int(j, "icount", icount);
+        json_int(j, "vm-clock-nsec", clock % 1000000000);
+        json_string(j, "name", snapshot_string(image, i, GLUVIRT_SNAPSHOT_NAME));
+        json_int(j, "date-sec", gluvirt_image_snapshot_int(image, i, GLUVIRT_SNAPSHOT_DATE_SEC));
+        json_int(j, "date-nsec",
+                 gluvirt_image_snapshot_int(image, i, GLUVIRT_SNAPSHOT_DATE_NSEC));
+        json_int(j, "vm-clock-sec", clock / 1000000000);
+        json_string(j, "id", snapshot_string(image, i, GLUVIRT_SNAPSHOT_ID));
+        json_int(j, "vm-state-size",
+                 gluvirt_image_snapshot_int(image, i, GLUVIRT_SNAPSHOT_VM_STATE_SIZE));
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+}
+
+static void json_format_specific(struct json *j, gluvirt_image *image)
+{
+    int64_t version = property_int(image, GLUVIRT_INFO_QCOW2_VERSION);
+    const char *compression = property_string(image, GLUVIRT_INFO_COMPRESSION_TYPE);
+    const char *data_file = property_string(image, GLUVIRT_INFO_DATA_FILE);
+    int64_t refcount_bits = property_int(image, GLUVIRT_INFO_REFCOUNT_BITS);
+
+    json_open(j, "format-specific", '{');
+    json_string(j, "type", "qcow2");
+    json_open(j, "data", '{');
+    json_string(j, "compat", version >= 3 ? "1.1" : "0.10");
+    json_string(j, "compression-type", compression ? compression : "zlib");
+    if (version >= 3)
+        json_bool(j, "lazy-refcounts", property_int(image, GLUVIRT_INFO_LAZY_REFCOUNTS) > 0);
+    if (refcount_bits > 0)
+        json_int(j, "refcount-bits", refcount_bits);
+    if (data_file)
+        json_string(j, "data-file", data_file);
+    if (version >= 3) {
+        json_bool(j, "corrupt", property_int(image, GLUVIRT_INFO_CORRUPT) > 0);
+        json_bool(j, "extended-l2", property_int(image, GLUVIRT_INFO_EXTENDED_L2) > 0);
+    }
+    json_close(j, '}');
+    json_close(j, '}');
+}
+
+/* One image's object, its members in the order of qemu-img 7.2. */
+static void json_image(struct json *j, gluvirt_image *image, const char *filename)
+{
+    const char *backing = NULL, *backing_full = NULL, *backing_format = NULL;
+    int64_t allocated = property_int(image, GLUVIRT_INFO_ALLOCATED_SIZE);
+    int snapshots = snapshot_count(image), dirty = dirty_flag(image, filename);
+
+    if (is_qcow2(image)) {
+        backing = property_string(image, GLUVIRT_INFO_BACKING_NAME);
+        backing_full = backing ? property_string(image, GLUVIRT_INFO_BACKING_FULL_NAME) : NULL;
+        backing_format = backing ? property_string(image, GLUVIRT_INFO_BACKING_FORMAT) : NULL;
+    }
+    json_open(j, NULL, '{');
+    if (backing_format)
+        json_string(j, "backing-filename-format", backing_format);
+    if (snapshots > 0)
+        json_snapshots(j, image, snapshots);
+    json_int(j, "virtual-size", gluvirt_image_size(image));
+    json_string(j, "filename", filename);
+    if (is_qcow2(image))
+        json_int(j, "cluster-size", property_int(image, GLUVIRT_INFO_CLUSTER_SIZE));
+    json_string(j, "format", gluvirt_image_format(image));
+    if (allocated >= 0)
+        json_int(j, "actual-size", allocated);
+    if (is_qcow2(image))
+        json_format_specific(j, image);
+    if (backing_full)
+        json_string(j, "full-backing-filename", backing_full);
+    if (backing)
+        json_string(j, "backing-filename", backing);
+    if (dirty >= 0)
+        json_bool(j, "dirty-flag", dirty);
+    json_close(j, '}');
+}
+
+/* ------------------------------------------------------------ text */
+
+/* One snapshot line (or the heading when index < 0), columns as qemu-img's. */
+static void human_snapshot(gluvirt_image *image, int index)
+{
+    char size[32], date[32] = "", clock_text[64], icount_text[32] = "";
+    int64_t clock, seconds, icount, date_sec;
+    struct tm tm;
+    time_t t;
+
+    if (index < 0) {
+        printf("%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK",
+               "ICOUNT");
+        return;
+    }
+    format_human_size((uint64_t)gluvirt_image_snapshot_int(image, index,
+                                                           GLUVIRT_SNAPSHOT_VM_STATE_SIZE),
+                      size, sizeof size);
+    date_sec = gluvirt_image_snapshot_int(image, index, GLUVIRT_SNAPSHOT_DATE_SEC);
+    t = (time_t)date_sec;
+    if (localtime_r(&t, &tm))
+        strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
+    clock = gluvirt_image_snapshot_int(image, index, GLUVIRT_SNAPSHOT_VM_CLOCK_NSEC);
+    if (clock < 0)
+        clock = 0;
+    seconds = clock / 1000000000;
+    snprintf(clock_text, sizeof clock_text, "%02d:%02d:%02d.%03d", (int)(seconds / 3600),
+             (int)((seconds / 60) % 60), (int)(seconds % 60),
+             (int)((clock / 1000000) % 1000));
+    icount = gluvirt_image_snapshot_int(image, index, GLUVIRT_SNAPSHOT_ICOUNT);
+    if (icount >= 0)
+        snprintf(icount_text, sizeof icount_text, "%" PRId64, icount);
+    printf("%-9s %-16s %8s%20s%13s%11s\n", snapshot_string(image, index, GLUVIRT_SNAPSHOT_ID),
+           snapshot_string(image, index, GLUVIRT_SNAPSHOT_NAME), size, date, clock_text,
+           icount_text);
+}
+
+static const char *true_false(int64_t value)
+{
+    return value > 0 ? "true" : "false";
+}
+
+/* "backing file: NAME (actual path: FULL)" and its format, as qemu-img prints them. */
+static void human_backing(gluvirt_image *image)
+{
+    const char *backing = property_string(image, GLUVIRT_INFO_BACKING_NAME);
+    const char *full, *format;
+
+    if (!backing)
+        return;
+    full = property_string(image, GLUVIRT_INFO_BACKING_FULL_NAME);
+    format = property_string(image, GLUVIRT_INFO_BACKING_FORMAT);
+    printf("backing file: %s", backing);
+    if (!full)
+        printf(" (cannot determine actual path)");
+    else if (strcmp(full, backing) != 0)
+        printf(" (actual path: %s)", full);
+    printf("\n");
+    if (format)
+        printf("backing file format: %s\n", format);
+}
+
+/* The "format-specific" members of the JSON, one a line. */
+static void human_format_specific(gluvirt_image *image)
+{
+    int64_t version = property_int(image, GLUVIRT_INFO_QCOW2_VERSION);
+    const char *compression = property_string(image, GLUVIRT_INFO_COMPRESSION_TYPE);
+    const char *data_file = property_string(image, GLUVIRT_INFO_DATA_FILE);
+    int64_t refcount_bits = property_int(image, GLUVIRT_INFO_REFCOUNT_BITS);
+
+    printf("Format specific information:\n    compat: %s\n    compression type: %s\n",
+           version >= 3 ? "1.1" : "0.10", compression ? compression : "zlib");
+    if (version >= 3)
+        printf("    lazy refcounts: %s\n",
+               true_false(property_int(image, GLUVIRT_INFO_LAZY_REFCOUNTS)));
+    if (refcount_bits > 0)
+        printf("    refcount bits: %" PRId64 "\n", refcount_bits);
+    if (data_file)
+        printf("    data file: %s\n", data_file);
+    if (version >= 3)
+        printf("    corrupt: %s\n    extended l2: %s\n",
+               true_false(property_int(image, GLUVIRT_INFO_CORRUPT)),
+               true_false(property_int(image, GLUVIRT_INFO_EXTENDED_L2)));
+}
+
+static void human_image(gluvirt_image *image, const char *filename)
+{
+    int64_t size = gluvirt_image_size(image);
+    int64_t allocated = property_int(image, GLUVIRT_INFO_ALLOCATED_SIZE);
+    int snapshots = snapshot_count(image), i;
+    char human[32], disk[32] = "unavailable";
+
+    format_human_size((uint64_t)size, human, sizeof human);
+    if (allocated >= 0)
+        format_human_size((uint64_t)allocated, disk, sizeof disk);
+    printf("image: %s\nfile format: %s\nvirtual size: %s (%" PRId64 " bytes)\ndisk size: %s\n",
+           filename, gluvirt_image_format(image), human, size, disk);
+    if (!is_qcow2(image))
+        return;
+    printf("cluster_size: %" PRId64 "\n", property_int(image, GLUVIRT_INFO_CLUSTER_SIZE));
+    if (dirty_flag(image, filename) > 0)
+        printf("cleanly shut down: no\n");
+    human_backing(image);
+    if (snapshots > 0) {
+        printf("Snapshot list:\n");
+        human_snapshot(image, -1);
+        for (i = 0; i < snapshots; i++)
+            human_snapshot(image, i);
+    }
+    human_format_specific(image);
+}
+
+/* ------------------------------------------------------------ command */
+
+/* Say on stderr what the output's reader may miss: a corrupt image is not
+ * one to boot or copy without a check first. */
+static void warn_about(gluvirt_image *image, const char *filename)
+{
+    if (!is_qcow2(image))
+        return;
+    if (property_int(image, GLUVIRT_INFO_CORRUPT) > 0)
+        fprintf(stderr,
+                "gluvirt info: WARNING: %s is marked CORRUPT (corrupt: true): QEMU found its\n"
+                "    metadata inconsistent, and opens it read-only until it is repaired.  Its\n"
+                "    data may be wrong: run 'qemu-img check' on it (and 'qemu-img check -r all'\n"
+                "    on a copy) before using it.\n",
+                filename);
+    if (dirty_flag(image, filename) > 0)
+        fprintf(stderr, "gluvirt info: note: %s was not cleanly shut down (dirty flag set): "
+                        "its refcounts are repaired the next time QEMU opens it for writing\n",
+                filename);
+}
+
+static int parse_backing_policy(const char *text, gluvirt_backing_policy *out)
+{
+    if (!strcmp(text, "same-store"))
+        *out = GLUVIRT_BACKING_SAME_STORE;
+    else if (!strcmp(text, "any"))
+        *out = GLUVIRT_BACKING_ANY;
+    else if (!strcmp(text, "none"))
+        *out = GLUVIRT_BACKING_NONE;
+    else {
+        fprintf(stderr, "gluvirt info: --backing %s: say same-store, any or none\n", text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Errors that an unopenable backing file gives (and the image itself may
+ * give too: the retry without a backing file tells them apart); not the
+ * connection's, which a retry would only make the caller wait for twice. */
+static int may_be_the_backing_file(int error)
+{
+    return error == EPERM || error == EACCES || error == ENOENT || error == ENOTSUP ||
+           error == EINVAL || error == ELOOP || error == EIO;
+}
+
+static gluvirt_image *open_image(gluvirt_pool *pool, const char *target, gluvirt_format format,
+                                 gluvirt_backing_policy policy)
+{
+    gluvirt_open_options *options = gluvirt_open_options_new();
+    gluvirt_image *image = NULL;
+
+    if (options && gluvirt_open_options_set_format(options, format) == 0 &&
+        gluvirt_open_options_set_backing(options, policy) == 0)
+        image = gluvirt_image_open(pool, target, options);
+    gluvirt_open_options_free(options);
+    return image;
+}
+
 int cmd_info(int argc, char **argv)
 {
+    enum { OPT_BACKING_CHAIN = 256, OPT_OUTPUT, OPT_BACKING };
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},
+        {"output", required_argument, NULL, OPT_OUTPUT},
+        {"backing-chain", no_argument, NULL, OPT_BACKING_CHAIN},
+        {"backing", required_argument, NULL, OPT_BACKING},
+        {"format", required_argument, NULL, 'f'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int as_json = 0, verbose = 0, c, status = EXIT_FAILED;
-    gluvirt_open_options *open_options = NULL;
-    gluvirt_image *image = NULL;
+    int as_json = 0, verbose = 0, chain = 0, policy_given = 0, c, status = EXIT_FAILED;
+    gluvirt_backing_policy policy = GLUVIRT_BACKING_SAME_STORE;
+    gluvirt_format format = GLUVIRT_FORMAT_PROBE;
+    gluvirt_image *image = NULL, *layer;
     gluvirt_pool *pool = NULL;
     const char *target;
-    int64_t size;
     double start;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+jvh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+jf:vh", options, NULL)) != -1) {
         switch (c) {
         case 'j':
             as_json = 1;
+            break;
+        case OPT_OUTPUT:
+            if (strcmp(optarg, "json") && strcmp(optarg, "human")) {
+                fprintf(stderr, "gluvirt info: --output %s: say json or human\n", optarg);
+                return EXIT_USAGE;
+            }
+            as_json = !strcmp(optarg, "json");
+            break;
+        case OPT_BACKING_CHAIN:
+            chain = 1;
+            break;
+        case OPT_BACKING:
+            if (parse_backing_policy(optarg, &policy) < 0)
+                return EXIT_USAGE;
+            policy_given = 1;
+            break;
+        case 'f':
+            if (!strcmp(optarg, "raw"))
+                format = GLUVIRT_FORMAT_RAW;
+            else if (!strcmp(optarg, "qcow2"))
+                format = GLUVIRT_FORMAT_QCOW2;
+            else {
+                fprintf(stderr, "gluvirt info: -f %s: libgluvirt reads raw and qcow2 images\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
             break;
         case 'v':
             verbose = 1;
@@ -86,35 +495,61 @@ int cmd_info(int argc, char **argv)
     }
     target = argv[optind];
 
-    /* Probing is right here: info reports what the bytes say, and opens
-     * read-only, so a guest-written header can mislead nothing but this
-     * report. */
-    if (!(open_options = gluvirt_open_options_new()) ||
-        gluvirt_open_options_set_format(open_options, GLUVIRT_FORMAT_PROBE) < 0 ||
-        !(pool = gluvirt_pool_new(NULL))) {
+    if (!(pool = gluvirt_pool_new(NULL))) {
         report_library_error(NULL);
         goto out;
     }
-    if (!(image = gluvirt_image_open(pool, target, open_options))) {
-        report_library_error(NULL);
-        goto out;
-    }
-    if ((size = gluvirt_image_size(image)) < 0) {
-        report_library_error(NULL);
-        goto out;
-    }
-    if (as_json) {
-        printf("{\n    \"virtual-size\": %" PRId64 ",\n    \"filename\": ", size);
-        print_json_string(stdout, target);
-        printf(",\n    \"format\": ");
-        print_json_string(stdout, gluvirt_image_format(image));
-        printf("\n}\n");
-    } else {
-        char human[32];
+    image = open_image(pool, target, format, policy);
+    if (!image && !chain && !policy_given && may_be_the_backing_file(gluvirt_errno())) {
+        /* Like qemu-img info, describe the image even when its backing file
+         * cannot be opened (refused, missing): say why, then go on without. */
+        char *why = strdup(gluvirt_errmsg());
 
-        format_human_size((uint64_t)size, human, sizeof human);
-        printf("image: %s\nfile format: %s\nvirtual size: %s (%" PRId64 " bytes)\n", target,
-               gluvirt_image_format(image), human, size);
+        image = open_image(pool, target, format, GLUVIRT_BACKING_NONE);
+        if (image)
+            fprintf(stderr, "gluvirt info: warning: %s; describing the image without its "
+                            "backing file\n", why ? why : "the backing file cannot be opened");
+        else if (why)
+            fprintf(stderr, "gluvirt: %s\n", why);
+        free(why);
+        if (!image)
+            goto out;
+    }
+    if (!image) {
+        report_library_error(NULL);
+        goto out;
+    }
+    if (format == GLUVIRT_FORMAT_PROBE)
+        fprintf(stderr, "gluvirt info: no -f given: the format of %s was probed from its "
+                        "first bytes: %s\n", target, gluvirt_image_format(image));
+    if (gluvirt_image_size(image) < 0) {
+        report_library_error(NULL);
+        goto out;
+    }
+
+    if (as_json) {
+        struct json j = {stdout, 0, {0}};
+
+        if (chain)
+            json_open(&j, NULL, '[');
+        for (layer = image; layer; layer = chain ? gluvirt_image_backing(layer) : NULL) {
+            const char *name = property_string(layer, GLUVIRT_INFO_FILENAME);
+
+            json_image(&j, layer, layer == image || !name ? target : name);
+            warn_about(layer, layer == image || !name ? target : name);
+        }
+        if (chain)
+            json_close(&j, ']');
+        fputc('\n', stdout);
+    } else {
+        for (layer = image; layer; layer = chain ? gluvirt_image_backing(layer) : NULL) {
+            const char *name = property_string(layer, GLUVIRT_INFO_FILENAME);
+
+            if (layer != image)
+                putchar('\n');
+            human_image(layer, layer == image || !name ? target : name);
+            warn_about(layer, layer == image || !name ? target : name);
+        }
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         perror("gluvirt info: standard output");
@@ -129,6 +564,5 @@ out:
     gluvirt_pool_free(pool);
     if (pool && verbose)
         fprintf(stderr, "pool closed in %.3f s\n", seconds_now() - start);
-    gluvirt_open_options_free(open_options);
     return status;
 }

@@ -1,0 +1,228 @@
+#!/bin/bash
+# run-qcow2-bench.sh - read throughput of libgluvirt's qcow2 driver on the
+# test cluster: 'gluvirt bench -f qcow2' against 'qemu-img bench -f qcow2' on
+# the same image, and against 'gluvirt bench -f raw' on a raw image of the
+# same data, with the ratios in one table.
+#
+#   bench/run-qcow2-bench.sh [--volume V] [--size MIB] [--reps N] [--qemu-raw]
+#                                                                  (as root)
+#
+# The tree must be configured (scripts/build.sh does it); tools/gluvirt is
+# built first.  When no test cluster answers, this starts one with
+# tests/cluster/test-volumes.sh up; a running cluster is used as it is.  The
+# images (qcow2-bench.qcow2 and qcow2-bench.raw on gv1) are made anew on every
+# run: SIZE MiB (default 1024) of random bytes, written onto the volume by
+# 'qemu-img convert -O qcow2' (every cluster allocated) and '-O raw'; gluvirt
+# then checks that both read back the same.  Each measurement runs --reps
+# times (default 3), one program at a time, each after a short untimed
+# warm-up and in a rotating order; the tables show medians and the best
+# runs.  --qemu-raw also times qemu-img bench on the raw image, for QEMU's
+# own qcow2/raw ratio.  GLUVIRT_BUILDDIR names another build directory;
+# GLUVIRT_NETNS and GLUVIRT_CLUSTER_BASE as for the cluster scripts.  See
+# bench/README.md.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+builddir=${GLUVIRT_BUILDDIR:-$top}
+cluster=$top/tests/cluster/gluster-cluster.sh
+gluvirt=$builddir/tools/gluvirt
+
+volume=gv1
+size_mib=1024
+reps=3
+qemu_raw=0
+
+die() {
+    echo "run-qcow2-bench.sh: $*" >&2
+    exit 1
+}
+
+usage() {
+    echo "usage: bench/run-qcow2-bench.sh [--volume V] [--size MIB] [--reps N] [--qemu-raw]" >&2
+    exit 2
+}
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --volume) [ $# -ge 2 ] || usage; volume=$2; shift 2 ;;
+    --volume=*) volume=${1#--volume=}; shift ;;
+    --size) [ $# -ge 2 ] || usage; size_mib=$2; shift 2 ;;
+    --size=*) size_mib=${1#--size=}; shift ;;
+    --reps) [ $# -ge 2 ] || usage; reps=$2; shift 2 ;;
+    --reps=*) reps=${1#--reps=}; shift ;;
+    --qemu-raw) qemu_raw=1; shift ;;
+    -h | --help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) usage ;;
+    esac
+done
+case $reps in '' | *[!0-9]* | 0) die "--reps wants a whole number above 0, not '$reps'" ;; esac
+case $size_mib in '' | *[!0-9]* | 0) die "--size wants MiB, a whole number above 0, not '$size_mib'" ;; esac
+
+[ "$(id -u)" = 0 ] || die "run me as root: the test volumes live in a network namespace"
+[ -f "$builddir/Makefile" ] ||
+    die "$builddir is not configured: run scripts/build.sh (or ./configure) first"
+command -v qemu-img >/dev/null || die "qemu-img is missing (apt-get install -y qemu-utils)"
+
+echo "run-qcow2-bench.sh: building tools/gluvirt" >&2
+make -C "$builddir" -s tools/gluvirt
+
+if ! "$cluster" gluster volume list >/dev/null 2>&1; then
+    echo "run-qcow2-bench.sh: no test cluster answers; starting one" >&2
+    "$top/tests/cluster/test-volumes.sh" up >/dev/null
+fi
+"$cluster" gluster volume info "$volume" 2>/dev/null | grep -q '^Status: Started' ||
+    die "volume '$volume' is not started on the test cluster; make it with
+  $cluster volume $volume
+or restart the test volumes with tests/cluster/test-volumes.sh up"
+eval "$("$cluster" env)"
+host=${GLUVIRT_TEST_HOST:-127.1.1.1}
+qcow2_uri=gluster://$host/$volume/qcow2-bench.qcow2
+raw_uri=gluster://$host/$volume/qcow2-bench.raw
+
+logs=$(mktemp -d /tmp/qcow2-bench.XXXXXX)
+in_netns() { "$cluster" exec "$@"; }
+
+# run LOG CMD...: run CMD inside the namespace, its standard output in LOG
+# and its standard error in LOG.err; on failure show the end of both and stop.
+run() {
+    local log=$1
+    shift
+    if ! in_netns "$@" >"$log" 2>"$log.err"; then
+        echo "run-qcow2-bench.sh: failed: $*" >&2
+        tail -n 20 "$log" "$log.err" >&2
+        die "the whole output is in $log and $log.err"
+    fi
+}
+
+# seconds LOG: the time of a qemu-img bench style run.
+seconds() {
+    sed -n 's/^Run completed in \([0-9.]*\) seconds\.$/\1/p' "$1" | tail -n 1 | grep . ||
+        die "no 'Run completed' line in $1"
+}
+
+# Each measurement adds "IOPS MiB/s;" to results[CASE/PROGRAM].
+declare -A results
+record() { results[$1]="${results[$1]:-}$2;"; }
+
+# median FIELD ENTRIES: the median of field 1 (IOPS) or 2 (MiB/s).
+median() {
+    tr ';' '\n' <<<"$2" | awk -v f="$1" 'NF { print $f }' | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", v[int((NR + 1) / 2)] }'
+}
+
+# best FIELD ENTRIES: the highest figure.
+best() {
+    tr ';' '\n' <<<"$2" | awk -v f="$1" 'NF { print $f }' | sort -g | tail -n 1
+}
+
+# ---------------------------------------------------------------- the images
+echo "run-qcow2-bench.sh: making $qcow2_uri and $raw_uri ($size_mib MiB of random bytes;" \
+    "qemu-img waits ~10 s for glfs_fini); logs in $logs" >&2
+head -c $((size_mib << 20)) /dev/urandom >"$logs/source.raw"
+# The two conversions run side by side: each spends most of its time waiting.
+in_netns qemu-img convert -f raw -O qcow2 "$logs/source.raw" "$qcow2_uri" \
+    >"$logs/make-qcow2.log" 2>&1 &
+qcow2_pid=$!
+in_netns qemu-img convert -f raw -O raw "$logs/source.raw" "$raw_uri" >"$logs/make-raw.log" 2>&1 &
+raw_pid=$!
+wait "$qcow2_pid" || die "qemu-img convert -O qcow2 failed: $(cat "$logs/make-qcow2.log")"
+wait "$raw_pid" || die "qemu-img convert -O raw failed: $(cat "$logs/make-raw.log")"
+rm -f "$logs/source.raw"
+
+# Every cluster of the qcow2 image holds data, and both images hold the
+# same bytes (gluvirt reads them; qemu-img wrote them).
+run "$logs/map.log" "$gluvirt" map -f qcow2 --output=json "$qcow2_uri"
+if ! grep -q '"data": true' "$logs/map.log" || grep -q '"data": false' "$logs/map.log"; then
+    die "the qcow2 image is not fully allocated: $(head -n 5 "$logs/map.log")"
+fi
+# shellcheck disable=SC2016 # expanded by the inner shell
+in_netns bash -c '"$1" convert -f qcow2 -O raw "$2" - | cmp - <("$1" convert -f raw -O raw "$3" -)' \
+    sh "$gluvirt" "$qcow2_uri" "$raw_uri" >"$logs/cmp.log" 2>&1 ||
+    die "the qcow2 and raw images do not read the same: $(cat "$logs/cmp.log")"
+echo "run-qcow2-bench.sh: both images read back the same $size_mib MiB" >&2
+
+# ---------------------------------------------------------------- the runs
+# The cases: name, request size (bytes), depth, requests per run (sequential
+# reads; an offset past the end wraps round to the start).
+cases=(
+    "64k-QD1 65536 1 8000"
+    "64k-QD16 65536 16 24000"
+    "4k-QD32 4096 32 40000"
+)
+programs=(gluvirt_qcow2 qemu_qcow2 gluvirt_raw)
+[ "$qemu_raw" = 0 ] || programs+=(qemu_raw)
+warm_up_count=6000
+
+# measure PROGRAM: one timed run of the current case by PROGRAM.
+measure() {
+    local program=$1 log=$logs/$name.$1.$rep.log uri=$qcow2_uri format=qcow2 tool
+
+    case $program in *_raw) uri=$raw_uri format=raw ;; esac
+    case $program in gluvirt_*) tool=("$gluvirt" bench) ;; *) tool=(qemu-img bench) ;; esac
+    # A short untimed run first: the ~10 s qemu-img spends in glfs_fini
+    # leave the machine idle, and the first second of I/O after an idle
+    # spell runs slower, whichever program does it (bench/README.md).
+    run "$logs/warm-up.log" "$gluvirt" bench -f "$format" -s 64k -d 16 -c "$warm_up_count" "$uri"
+    run "$log" "${tool[@]}" -f "$format" -s "$bs" -d "$depth" -c "$count" "$uri"
+    record "$name/$program" "$(awk -v n="$count" -v b="$bs" -v s="$(seconds "$log")" \
+        'BEGIN { if (s <= 0) s = 0.0005; printf "%.1f %.1f", n / s, n * b / s / 1048576 }')"
+}
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for rep in $(seq 1 "$reps"); do
+    for c in "${cases[@]}"; do
+        read -r name bs depth count <<<"$c"
+        # Each round starts with another program, so that none is always
+        # first or last.
+        shift_by=$(((rep - 1) % ${#programs[@]}))
+        order=("${programs[@]:shift_by}" "${programs[@]:0:shift_by}")
+        echo "run-qcow2-bench.sh: round $rep/$reps: $name: ${order[*]}" >&2
+        for program in "${order[@]}"; do
+            measure "$program"
+        done
+    done
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------- the tables
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
+
+# show_table STAT: one line per case, STAT (median or best) of each program.
+show_table() {
+    local stat=$1 name program
+    local -A iops mibs
+    printf '%-9s %19s %19s %19s %13s %10s' case "gluvirt qcow2" "qemu-img qcow2" \
+        "gluvirt raw" gluvirt/qemu qcow2/raw
+    [ "$qemu_raw" = 0 ] || printf ' %19s %15s' "qemu-img raw" "qemu qcow2/raw"
+    echo
+    printf '%-9s %19s %19s %19s\n' "" "IOPS   MiB/s" "IOPS   MiB/s" "IOPS   MiB/s"
+    for c in "${cases[@]}"; do
+        read -r name _ <<<"$c"
+        for program in "${programs[@]}"; do
+            iops[$program]=$("$stat" 1 "${results[$name/$program]}")
+            mibs[$program]=$("$stat" 2 "${results[$name/$program]}")
+        done
+        printf '%-9s %10s %8s %10s %8s %10s %8s %13s %10s' "$name" \
+            "${iops[gluvirt_qcow2]}" "${mibs[gluvirt_qcow2]}" \
+            "${iops[qemu_qcow2]}" "${mibs[qemu_qcow2]}" \
+            "${iops[gluvirt_raw]}" "${mibs[gluvirt_raw]}" \
+            "$(ratio "${iops[gluvirt_qcow2]}" "${iops[qemu_qcow2]}")" \
+            "$(ratio "${iops[gluvirt_qcow2]}" "${iops[gluvirt_raw]}")"
+        [ "$qemu_raw" = 0 ] || printf ' %10s %8s %15s' "${iops[qemu_raw]}" "${mibs[qemu_raw]}" \
+            "$(ratio "${iops[qemu_qcow2]}" "${iops[qemu_raw]}")"
+        echo
+    done
+}
+
+echo
+echo "Sequential reads, $size_mib MiB images on $volume.  gluvirt/qemu: gluvirt bench against"
+echo "qemu-img bench on the qcow2 image (above 1: gluvirt is faster); qcow2/raw: the qcow2"
+echo "image against the raw one (1: reading through qcow2 costs nothing)."
+echo
+echo "Medians of $reps runs:"
+show_table median
+echo
+echo "Best of $reps runs (on a busy machine, the run the other load disturbed least):"
+show_table best
+echo
+echo "Logs of every run: $logs.  The images stay on the volume."
