@@ -17,22 +17,14 @@
 # GLUVIRT_BUILDDIR names another build directory; GLUVIRT_NETNS and
 # GLUVIRT_CLUSTER_BASE as for the cluster scripts.  See bench/README.md.
 set -euo pipefail
-
-top=$(cd "$(dirname "$0")/.." && pwd)
-builddir=${GLUVIRT_BUILDDIR:-$top}
-cluster=$top/tests/cluster/gluster-cluster.sh
-gluvirt=$builddir/tools/gluvirt
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 volume=gv1
 image="image-bench.raw"
 image_size=$((1 << 30))
 reps=3
 modes=0
-
-die() {
-    echo "run-image-bench.sh: $*" >&2
-    exit 1
-}
 
 usage() {
     echo "usage: bench/run-image-bench.sh [--volume V] [--image NAME] [--reps N] [--modes]" >&2
@@ -52,65 +44,21 @@ while [ $# -gt 0 ]; do
     *) usage ;;
     esac
 done
-case $reps in '' | *[!0-9]* | 0) die "--reps wants a whole number above 0, not '$reps'" ;; esac
+check_reps "$reps"
 
-[ "$(id -u)" = 0 ] || die "run me as root: the test volumes live in a network namespace"
-[ -f "$builddir/Makefile" ] ||
-    die "$builddir is not configured: run scripts/build.sh (or ./configure) first"
+check_root_and_tree
 for tool in qemu-img fio /usr/bin/python3; do
     command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y qemu-utils fio python3)"
 done
 fio --enghelp=gfapi_async >/dev/null 2>&1 ||
     die "this fio has no gfapi_async engine (Debian's fio package has it)"
 
-echo "run-image-bench.sh: building tools/gluvirt" >&2
-make -C "$builddir" -s tools/gluvirt
-
-if ! "$cluster" gluster volume list >/dev/null 2>&1; then
-    echo "run-image-bench.sh: no test cluster answers; starting one" >&2
-    "$top/tests/cluster/test-volumes.sh" up >/dev/null
-fi
-"$cluster" gluster volume info "$volume" 2>/dev/null | grep -q '^Status: Started' ||
-    die "volume '$volume' is not started on the test cluster; make it with
-  $cluster volume $volume
-or restart the test volumes with tests/cluster/test-volumes.sh up"
-eval "$("$cluster" env)"
-host=${GLUVIRT_TEST_HOST:-127.1.1.1}
+build tools/gluvirt
+cluster_up "$volume"
+cluster_env
 uri=gluster://$host/$volume/$image
 
 logs=$(mktemp -d /tmp/image-bench.XXXXXX)
-in_netns() { "$cluster" exec "$@"; }
-
-# run LOG CMD...: run CMD inside the namespace, its standard output in LOG
-# and its standard error (gluster's log lines, fio's notes) in LOG.err; on
-# failure show the end of both and stop.
-run() {
-    local log=$1
-    shift
-    if ! in_netns "$@" >"$log" 2>"$log.err"; then
-        echo "run-image-bench.sh: failed: $*" >&2
-        tail -n 20 "$log" "$log.err" >&2
-        die "the whole output is in $log and $log.err"
-    fi
-}
-
-# seconds LOG: the time of a qemu-img bench style run.
-seconds() {
-    sed -n 's/^Run completed in \([0-9.]*\) seconds\.$/\1/p' "$1" | tail -n 1 | grep . ||
-        die "no 'Run completed' line in $1"
-}
-
-# Each measurement adds "IOPS MiB/s;" to results[CASE/PROGRAM].
-declare -A results
-record() { results[$1]="${results[$1]:-}$2;"; }
-
-# from_seconds KEY LOG COUNT BYTES: a qemu-img bench style figure.
-from_seconds() {
-    local s
-    s=$(seconds "$2")
-    record "$1" "$(awk -v n="$3" -v b="$4" -v s="$s" \
-        'BEGIN { if (s <= 0) s = 0.0005; printf "%.1f %.1f", n / s, n * b / s / 1048576 }')"
-}
 
 # from_fio KEY LOG: IOPS and bandwidth of fio's JSON report.
 from_fio() {
@@ -121,12 +69,6 @@ read = json.load(open(sys.argv[1]))["jobs"][0]["read"]
 print("%.1f %.1f" % (read["iops"], read["bw_bytes"] / 1048576))' "$2") ||
         die "cannot read fio's JSON report in $2"
     record "$1" "$figures"
-}
-
-# median FIELD ENTRIES: the median of field 1 (IOPS) or 2 (MiB/s).
-median() {
-    tr ';' '\n' <<<"$2" | awk -v f="$1" 'NF { print $f }' | sort -g |
-        awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", v[int((NR + 1) / 2)] }'
 }
 
 # The cases: name, request size (bytes), depth, requests per run, access, peers.
@@ -195,10 +137,7 @@ for rep in $(seq 1 "$reps"); do
         programs=(gluvirt)
         [ "$modes" = 1 ] && programs+=(gluvirt_poll gluvirt_thread)
         programs+=("${fields[@]:5}")
-        # Each round starts with another program, so that none is always
-        # first or last.
-        shift_by=$(((rep - 1) % ${#programs[@]}))
-        programs=("${programs[@]:shift_by}" "${programs[@]:0:shift_by}")
+        mapfile -t programs < <(rotate "$rep" "${programs[@]}")
         echo "run-image-bench.sh: round $rep/$reps: $name: ${programs[*]}" >&2
         for program in "${programs[@]}"; do
             measure "$program"
@@ -221,8 +160,8 @@ show_row() { # CASE GLUVIRT_KEY PEER_KEY LABEL
     gm=$(median 2 "${results[$1/$2]}")
     pi=$(median 1 "${results[$1/$3]}")
     pm=$(median 2 "${results[$1/$3]}")
-    printf '%-14s %-17s %10s %9s %10s %9s %6.2fx\n' "$1" "$4" "$gi" "$gm" "$pi" "$pm" \
-        "$(awk -v a="$gi" -v b="$pi" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+    printf '%-14s %-17s %10s %9s %10s %9s %7s\n' "$1" "$4" "$gi" "$gm" "$pi" "$pm" \
+        "$(ratio "$gi" "$pi")"
 }
 for c in "${cases[@]}"; do
     read -r -a fields <<<"$c"

@@ -11,19 +11,10 @@
 # used as it is, never restarted.  GLUVIRT_BUILDDIR names another build
 # directory; GLUVIRT_NETNS and GLUVIRT_CLUSTER_BASE as for the cluster scripts.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-builddir=${GLUVIRT_BUILDDIR:-$top}
-cluster=$top/tests/cluster/gluster-cluster.sh
-
-die() {
-    echo "run-pool-bench.sh: $*" >&2
-    exit 1
-}
-
-[ "$(id -u)" = 0 ] || die "run me as root: the test volumes live in a network namespace"
-[ -f "$builddir/Makefile" ] ||
-    die "$builddir is not configured: run scripts/build.sh (or ./configure) first"
+check_root_and_tree
 
 # The volume the benchmark will use, to check that it is started.
 volume=gv0
@@ -34,17 +25,8 @@ for arg in "$@"; do
     prev=$arg
 done
 
-echo "run-pool-bench.sh: building bench/pool_bench" >&2
-make -C "$builddir" -s bench/pool_bench
-
-if ! "$cluster" gluster volume list >/dev/null 2>&1; then
-    echo "run-pool-bench.sh: no test cluster answers; starting one" >&2
-    "$top/tests/cluster/test-volumes.sh" up >/dev/null
-fi
-"$cluster" gluster volume info "$volume" 2>/dev/null | grep -q '^Status: Started' ||
-    die "volume '$volume' is not started on the test cluster; make it with
-  $cluster volume $volume
-or restart the test volumes with tests/cluster/test-volumes.sh up"
+build bench/pool_bench
+cluster_up "$volume"
 
 # 'exec' enters the namespace with the cluster's env lines exported
 # (GLUVIRT_TEST_HOST gives pool_bench its default host).

@@ -21,21 +21,13 @@
 # GLUVIRT_NETNS and GLUVIRT_CLUSTER_BASE as for the cluster scripts.  See
 # bench/README.md.
 set -euo pipefail
-
-top=$(cd "$(dirname "$0")/.." && pwd)
-builddir=${GLUVIRT_BUILDDIR:-$top}
-cluster=$top/tests/cluster/gluster-cluster.sh
-gluvirt=$builddir/tools/gluvirt
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 volume=gv1
 size_mib=1024
 reps=3
 qemu_raw=0
-
-die() {
-    echo "run-qcow2-bench.sh: $*" >&2
-    exit 1
-}
 
 usage() {
     echo "usage: bench/run-qcow2-bench.sh [--volume V] [--size MIB] [--reps N] [--qemu-raw]" >&2
@@ -55,65 +47,19 @@ while [ $# -gt 0 ]; do
     *) usage ;;
     esac
 done
-case $reps in '' | *[!0-9]* | 0) die "--reps wants a whole number above 0, not '$reps'" ;; esac
+check_reps "$reps"
 case $size_mib in '' | *[!0-9]* | 0) die "--size wants MiB, a whole number above 0, not '$size_mib'" ;; esac
 
-[ "$(id -u)" = 0 ] || die "run me as root: the test volumes live in a network namespace"
-[ -f "$builddir/Makefile" ] ||
-    die "$builddir is not configured: run scripts/build.sh (or ./configure) first"
+check_root_and_tree
 command -v qemu-img >/dev/null || die "qemu-img is missing (apt-get install -y qemu-utils)"
 
-echo "run-qcow2-bench.sh: building tools/gluvirt" >&2
-make -C "$builddir" -s tools/gluvirt
-
-if ! "$cluster" gluster volume list >/dev/null 2>&1; then
-    echo "run-qcow2-bench.sh: no test cluster answers; starting one" >&2
-    "$top/tests/cluster/test-volumes.sh" up >/dev/null
-fi
-"$cluster" gluster volume info "$volume" 2>/dev/null | grep -q '^Status: Started' ||
-    die "volume '$volume' is not started on the test cluster; make it with
-  $cluster volume $volume
-or restart the test volumes with tests/cluster/test-volumes.sh up"
-eval "$("$cluster" env)"
-host=${GLUVIRT_TEST_HOST:-127.1.1.1}
+build tools/gluvirt
+cluster_up "$volume"
+cluster_env
 qcow2_uri=gluster://$host/$volume/qcow2-bench.qcow2
 raw_uri=gluster://$host/$volume/qcow2-bench.raw
 
 logs=$(mktemp -d /tmp/qcow2-bench.XXXXXX)
-in_netns() { "$cluster" exec "$@"; }
-
-# run LOG CMD...: run CMD inside the namespace, its standard output in LOG
-# and its standard error in LOG.err; on failure show the end of both and stop.
-run() {
-    local log=$1
-    shift
-    if ! in_netns "$@" >"$log" 2>"$log.err"; then
-        echo "run-qcow2-bench.sh: failed: $*" >&2
-        tail -n 20 "$log" "$log.err" >&2
-        die "the whole output is in $log and $log.err"
-    fi
-}
-
-# seconds LOG: the time of a qemu-img bench style run.
-seconds() {
-    sed -n 's/^Run completed in \([0-9.]*\) seconds\.$/\1/p' "$1" | tail -n 1 | grep . ||
-        die "no 'Run completed' line in $1"
-}
-
-# Each measurement adds "IOPS MiB/s;" to results[CASE/PROGRAM].
-declare -A results
-record() { results[$1]="${results[$1]:-}$2;"; }
-
-# median FIELD ENTRIES: the median of field 1 (IOPS) or 2 (MiB/s).
-median() {
-    tr ';' '\n' <<<"$2" | awk -v f="$1" 'NF { print $f }' | sort -g |
-        awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", v[int((NR + 1) / 2)] }'
-}
-
-# best FIELD ENTRIES: the highest figure.
-best() {
-    tr ';' '\n' <<<"$2" | awk -v f="$1" 'NF { print $f }' | sort -g | tail -n 1
-}
 
 # ---------------------------------------------------------------- the images
 echo "run-qcow2-bench.sh: making $qcow2_uri and $raw_uri ($size_mib MiB of random bytes;" \
@@ -164,18 +110,14 @@ measure() {
     # spell runs slower, whichever program does it (bench/README.md).
     run "$logs/warm-up.log" "$gluvirt" bench -f "$format" -s 64k -d 16 -c "$warm_up_count" "$uri"
     run "$log" "${tool[@]}" -f "$format" -s "$bs" -d "$depth" -c "$count" "$uri"
-    record "$name/$program" "$(awk -v n="$count" -v b="$bs" -v s="$(seconds "$log")" \
-        'BEGIN { if (s <= 0) s = 0.0005; printf "%.1f %.1f", n / s, n * b / s / 1048576 }')"
+    from_seconds "$name/$program" "$log" "$count" "$bs"
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for rep in $(seq 1 "$reps"); do
     for c in "${cases[@]}"; do
         read -r name bs depth count <<<"$c"
-        # Each round starts with another program, so that none is always
-        # first or last.
-        shift_by=$(((rep - 1) % ${#programs[@]}))
-        order=("${programs[@]:shift_by}" "${programs[@]:0:shift_by}")
+        mapfile -t order < <(rotate "$rep" "${programs[@]}")
         echo "run-qcow2-bench.sh: round $rep/$reps: $name: ${order[*]}" >&2
         for program in "${order[@]}"; do
             measure "$program"
@@ -185,8 +127,6 @@ done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- the tables
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
-
 # show_table STAT: one line per case, STAT (median or best) of each program.
 show_table() {
     local stat=$1 name program

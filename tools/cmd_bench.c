@@ -360,20 +360,6 @@ static double run(struct bench *b, struct bench_request *requests, long depth,
     return b->error ? -1 : b->end_time - start;
 }
 
-static int parse_format(const char *name, gluvirt_format *out)
-{
-    if (!strcmp(name, "raw")) {
-        *out = GLUVIRT_FORMAT_RAW;
-        return 0;
-    }
-    if (!strcmp(name, "qcow2")) {
-        *out = GLUVIRT_FORMAT_QCOW2;
-        return 0;
-    }
-    fprintf(stderr, "gluvirt bench: -f %s: unknown format; use raw or qcow2\n", name);
-    return -1;
-}
-
 /* -t: qemu-img's cache modes that map onto an open option of ours. */
 static int parse_cache(const char *mode, int *direct)
 {
@@ -450,7 +436,7 @@ int cmd_bench(int argc, char **argv)
             }
             break;
         case 'f':
-            if (parse_format(optarg, &format) < 0)
+            if (parse_image_format("bench", optarg, &format) < 0)
                 return EXIT_USAGE;
             break;
         case 'o':

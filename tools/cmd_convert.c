@@ -66,22 +66,19 @@ static int is_gluster_target(const char *target)
     return strncmp(target, "gluster", 7) == 0 && strchr(target, ':') != NULL;
 }
 
-static int parse_format(const char *name, const char *option, gluvirt_format *out)
+/* -O FMT; the source's -f is parse_image_format's. */
+static int parse_output_format(const char *name, gluvirt_format *out)
 {
     if (!strcmp(name, "raw")) {
         *out = GLUVIRT_FORMAT_RAW;
-        return 0;
-    }
-    if (!strcmp(name, "qcow2") && !strcmp(option, "-f")) {
-        *out = GLUVIRT_FORMAT_QCOW2;
         return 0;
     }
     if (!strcmp(name, "qcow2"))
         fprintf(stderr, "gluvirt convert: -O qcow2: this version writes raw images only; "
                         "use -O raw\n");
     else
-        fprintf(stderr, "gluvirt convert: %s %s: unknown or unsupported format; %s\n", option,
-                name, !strcmp(option, "-f") ? "raw and qcow2 are read" : "only raw is written");
+        fprintf(stderr, "gluvirt convert: -O %s: unknown or unsupported format; only raw is "
+                        "written\n", name);
     return -1;
 }
 
@@ -349,13 +346,12 @@ int cmd_convert(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    gluvirt_format in_format = GLUVIRT_FORMAT_PROBE, out_format = GLUVIRT_FORMAT_RAW;
-    gluvirt_backing_policy policy = GLUVIRT_BACKING_SAME_STORE;
+    struct image_options src_options = IMAGE_OPTIONS_DEFAULT;
+    gluvirt_format out_format = GLUVIRT_FORMAT_RAW;
     struct progress progress = {0, -1.0};
-    gluvirt_open_options *src_options = NULL;
     gluvirt_image *src = NULL, *dst = NULL;
     gluvirt_pool *pool = NULL;
-    const char *src_name, *dst_name, *snapshot = NULL;
+    const char *src_name, *dst_name;
     int c, status = EXIT_FAILED, to_stdout;
     int64_t size;
 
@@ -363,11 +359,11 @@ int cmd_convert(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+f:O:l:ph", options, NULL)) != -1) {
         switch (c) {
         case 'f':
-            if (parse_format(optarg, "-f", &in_format) < 0)
+            if (parse_image_format("convert", optarg, &src_options.format) < 0)
                 return EXIT_USAGE;
             break;
         case 'O':
-            if (parse_format(optarg, "-O", &out_format) < 0)
+            if (parse_output_format(optarg, &out_format) < 0)
                 return EXIT_USAGE;
             break;
         case 'p':
@@ -375,24 +371,15 @@ int cmd_convert(int argc, char **argv)
             break;
         case 'l':
         case OPT_SNAPSHOT:
-            snapshot = c == 'l' ? snapshot_argument(optarg) : optarg;
-            if (!*snapshot) {
+            src_options.snapshot = c == 'l' ? snapshot_argument(optarg) : optarg;
+            if (!*src_options.snapshot) {
                 fprintf(stderr, "gluvirt convert: an empty snapshot name\n");
                 return EXIT_USAGE;
             }
             break;
         case OPT_BACKING:
-            if (!strcmp(optarg, "same-store"))
-                policy = GLUVIRT_BACKING_SAME_STORE;
-            else if (!strcmp(optarg, "any"))
-                policy = GLUVIRT_BACKING_ANY;
-            else if (!strcmp(optarg, "none"))
-                policy = GLUVIRT_BACKING_NONE;
-            else {
-                fprintf(stderr, "gluvirt convert: --backing %s: say same-store, any or none\n",
-                        optarg);
+            if (parse_backing_policy("convert", optarg, &src_options.backing) < 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'h':
             convert_usage(stdout);
@@ -427,22 +414,13 @@ int cmd_convert(int argc, char **argv)
     if (to_stdout)
         signal(SIGPIPE, SIG_IGN); /* a reader that goes away is an error message, not a kill */
 
-    if (!(src_options = gluvirt_open_options_new()) ||
-        gluvirt_open_options_set_format(src_options, in_format) < 0 ||
-        gluvirt_open_options_set_backing(src_options, policy) < 0 ||
-        (snapshot && gluvirt_open_options_set_snapshot(src_options, snapshot) < 0) ||
-        !(pool = gluvirt_pool_new(NULL))) {
-        report_library_error(NULL);
-        goto out;
-    }
-    if (!(src = gluvirt_image_open(pool, src_name, src_options)) ||
+    if (!(pool = gluvirt_pool_new(NULL)) ||
+        !(src = open_image(pool, src_name, &src_options)) ||
         (size = gluvirt_image_size(src)) < 0) {
         report_library_error(NULL);
         goto out;
     }
-    if (in_format == GLUVIRT_FORMAT_PROBE)
-        fprintf(stderr, "gluvirt convert: no -f given: the format of %s was probed from its "
-                        "first bytes: %s\n", src_name, gluvirt_image_format(src));
+    note_probed_format("convert", &src_options, src_name, src);
     if (!to_stdout && !(dst = open_destination(pool, dst_name, (uint64_t)size)))
         goto out;
     if (copy_image(src, dst, (uint64_t)size, &progress) < 0)
@@ -455,6 +433,5 @@ out:
     }
     gluvirt_image_close(src);
     gluvirt_pool_free(pool);
-    gluvirt_open_options_free(src_options);
     return status;
 }

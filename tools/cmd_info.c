@@ -388,21 +388,6 @@ static void warn_about(gluvirt_image *image, const char *filename)
                 filename);
 }
 
-static int parse_backing_policy(const char *text, gluvirt_backing_policy *out)
-{
-    if (!strcmp(text, "same-store"))
-        *out = GLUVIRT_BACKING_SAME_STORE;
-    else if (!strcmp(text, "any"))
-        *out = GLUVIRT_BACKING_ANY;
-    else if (!strcmp(text, "none"))
-        *out = GLUVIRT_BACKING_NONE;
-    else {
-        fprintf(stderr, "gluvirt info: --backing %s: say same-store, any or none\n", text);
-        return -1;
-    }
-    return 0;
-}
-
 /* Errors that an unopenable backing file gives (and the image itself may
  * give too: the retry without a backing file tells them apart); not the
  * connection's, which a retry would only make the caller wait for twice. */
@@ -410,19 +395,6 @@ static int may_be_the_backing_file(int error)
 {
     return error == EPERM || error == EACCES || error == ENOENT || error == ENOTSUP ||
            error == EINVAL || error == ELOOP || error == EIO;
-}
-
-static gluvirt_image *open_image(gluvirt_pool *pool, const char *target, gluvirt_format format,
-                                 gluvirt_backing_policy policy)
-{
-    gluvirt_open_options *options = gluvirt_open_options_new();
-    gluvirt_image *image = NULL;
-
-    if (options && gluvirt_open_options_set_format(options, format) == 0 &&
-        gluvirt_open_options_set_backing(options, policy) == 0)
-        image = gluvirt_image_open(pool, target, options);
-    gluvirt_open_options_free(options);
-    return image;
 }
 
 int cmd_info(int argc, char **argv)
@@ -439,8 +411,7 @@ int cmd_info(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int as_json = 0, verbose = 0, chain = 0, policy_given = 0, c, status = EXIT_FAILED;
-    gluvirt_backing_policy policy = GLUVIRT_BACKING_SAME_STORE;
-    gluvirt_format format = GLUVIRT_FORMAT_PROBE;
+    struct image_options open_options = IMAGE_OPTIONS_DEFAULT;
     gluvirt_image *image = NULL, *layer;
     gluvirt_pool *pool = NULL;
     const char *target;
@@ -463,20 +434,13 @@ int cmd_info(int argc, char **argv)
             chain = 1;
             break;
         case OPT_BACKING:
-            if (parse_backing_policy(optarg, &policy) < 0)
+            if (parse_backing_policy("info", optarg, &open_options.backing) < 0)
                 return EXIT_USAGE;
             policy_given = 1;
             break;
         case 'f':
-            if (!strcmp(optarg, "raw"))
-                format = GLUVIRT_FORMAT_RAW;
-            else if (!strcmp(optarg, "qcow2"))
-                format = GLUVIRT_FORMAT_QCOW2;
-            else {
-                fprintf(stderr, "gluvirt info: -f %s: libgluvirt reads raw and qcow2 images\n",
-                        optarg);
+            if (parse_image_format("info", optarg, &open_options.format) < 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'v':
             verbose = 1;
@@ -499,13 +463,15 @@ int cmd_info(int argc, char **argv)
         report_library_error(NULL);
         goto out;
     }
-    image = open_image(pool, target, format, policy);
+    image = open_image(pool, target, &open_options);
     if (!image && !chain && !policy_given && may_be_the_backing_file(gluvirt_errno())) {
         /* Like qemu-img info, describe the image even when its backing file
          * cannot be opened (refused, missing): say why, then go on without. */
+        struct image_options without_backing = open_options;
         char *why = strdup(gluvirt_errmsg());
 
-        image = open_image(pool, target, format, GLUVIRT_BACKING_NONE);
+        without_backing.backing = GLUVIRT_BACKING_NONE;
+        image = open_image(pool, target, &without_backing);
         if (image)
             fprintf(stderr, "gluvirt info: warning: %s; describing the image without its "
                             "backing file\n", why ? why : "the backing file cannot be opened");
@@ -519,9 +485,7 @@ int cmd_info(int argc, char **argv)
         report_library_error(NULL);
         goto out;
     }
-    if (format == GLUVIRT_FORMAT_PROBE)
-        fprintf(stderr, "gluvirt info: no -f given: the format of %s was probed from its "
-                        "first bytes: %s\n", target, gluvirt_image_format(image));
+    note_probed_format("info", &open_options, target, image);
     if (gluvirt_image_size(image) < 0) {
         report_library_error(NULL);
         goto out;

@@ -239,9 +239,7 @@ int cmd_map(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    gluvirt_backing_policy policy = GLUVIRT_BACKING_SAME_STORE;
-    gluvirt_format format = GLUVIRT_FORMAT_PROBE;
-    gluvirt_open_options *open_options = NULL;
+    struct image_options open_options = IMAGE_OPTIONS_DEFAULT;
     uint64_t start = 0, max_length = UINT64_MAX, end;
     gluvirt_image *image = NULL;
     gluvirt_pool *pool = NULL;
@@ -270,28 +268,12 @@ int cmd_map(int argc, char **argv)
             }
             break;
         case OPT_BACKING:
-            if (!strcmp(optarg, "same-store"))
-                policy = GLUVIRT_BACKING_SAME_STORE;
-            else if (!strcmp(optarg, "any"))
-                policy = GLUVIRT_BACKING_ANY;
-            else if (!strcmp(optarg, "none"))
-                policy = GLUVIRT_BACKING_NONE;
-            else {
-                fprintf(stderr, "gluvirt map: --backing %s: say same-store, any or none\n",
-                        optarg);
+            if (parse_backing_policy("map", optarg, &open_options.backing) < 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'f':
-            if (!strcmp(optarg, "raw"))
-                format = GLUVIRT_FORMAT_RAW;
-            else if (!strcmp(optarg, "qcow2"))
-                format = GLUVIRT_FORMAT_QCOW2;
-            else {
-                fprintf(stderr, "gluvirt map: -f %s: libgluvirt reads raw and qcow2 images\n",
-                        optarg);
+            if (parse_image_format("map", optarg, &open_options.format) < 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'h':
             map_usage(stdout);
@@ -307,21 +289,13 @@ int cmd_map(int argc, char **argv)
     }
     target = argv[optind];
 
-    if (!(open_options = gluvirt_open_options_new()) ||
-        gluvirt_open_options_set_format(open_options, format) < 0 ||
-        gluvirt_open_options_set_backing(open_options, policy) < 0 ||
-        !(pool = gluvirt_pool_new(NULL))) {
-        report_library_error(NULL);
-        goto out;
-    }
-    if (!(image = gluvirt_image_open(pool, target, open_options)) ||
+    if (!(pool = gluvirt_pool_new(NULL)) ||
+        !(image = open_image(pool, target, &open_options)) ||
         (size = gluvirt_image_size(image)) < 0) {
         report_library_error(NULL);
         goto out;
     }
-    if (format == GLUVIRT_FORMAT_PROBE)
-        fprintf(stderr, "gluvirt map: no -f given: the format of %s was probed from its first "
-                        "bytes: %s\n", target, gluvirt_image_format(image));
+    note_probed_format("map", &open_options, target, image);
     end = (uint64_t)size;
     if (max_length != UINT64_MAX && max_length < end && start < end - max_length)
         end = start + max_length;
@@ -335,6 +309,5 @@ int cmd_map(int argc, char **argv)
 out:
     gluvirt_image_close(image);
     gluvirt_pool_free(pool);
-    gluvirt_open_options_free(open_options);
     return status;
 }

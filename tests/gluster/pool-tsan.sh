@@ -23,7 +23,7 @@ skip_or_fail() {
 command -v clang >/dev/null || skip_or_fail "clang not found: apt-get install clang"
 [ -f "$builddir/config.h" ] || fail "no config.h in $builddir: run me from a configured build tree"
 gfapi_cflags=$(pkg-config --cflags glusterfs-api) || fail "pkg-config does not know glusterfs-api"
-gfapi_libs=$(pkg-config --libs glusterfs-api)
+gfapi_libs="$(pkg-config --libs glusterfs-api) $(pkg-config --libs zlib libzstd)"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -8,6 +8,7 @@ import os
 
 from gluvirt import _describe
 from gluvirt._capi import COMPLETE_FN, RELEASE_FN, Error, decode, encode, lib
+from gluvirt._handle import HandleOwner
 from gluvirt._pool import Pool
 from gluvirt._uri import Uri
 
@@ -160,7 +161,7 @@ _NO_RELEASE = RELEASE_FN()
 
 # ---------------------------------------------------------------- Image
 
-class Image:
+class Image(HandleOwner):
     """An open disk image.  Use it in a with block, or close() it.
 
     Synchronous calls (pread, pwrite, flush, ...) may come from several
@@ -169,6 +170,8 @@ class Image:
     by the running loop while requests are in flight, and their results are
     delivered on the loop's thread.
     """
+
+    _NAME = "gluvirt.Image"
 
     def __init__(self, handle, name, writable, pool, parent=None):
         self._handle = handle
@@ -186,40 +189,21 @@ class Image:
     def close(self):
         """Wait for requests in flight, flush a writable image, close it.
         Raises gluvirt.Error when the final flush failed (closed all the same)."""
-        handle = self._handle
-        if not handle:
-            return
+        if self._handle and self._parent is None:
+            self._unwatch()
+        super().close()
+
+    def _free(self, handle):
         if self._parent is not None:  # a backing layer closes with its top image
-            self._handle = None
             return
-        self._unwatch()
-        self._handle = None
         try:
             lib.gluvirt_image_close(handle)
         finally:
             self._pool = None
 
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            try:
-                self.close()
-            except Error:
-                pass
-
-    def __enter__(self):
-        self._live()
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if not self._handle or (self._parent is not None and self._parent.closed):
-            raise ValueError("operation on a closed gluvirt.Image")
-        return self._handle
-
     @property
     def closed(self):
+        # A backing layer's handle belongs to its top image and goes with it.
         return not self._handle or (self._parent is not None and self._parent.closed)
 
     # ------------------------------------------------------------ properties

@@ -1,6 +1,7 @@
 """gluvirt.Pool: shared gluster connections (gluvirt_pool)."""
 
 from gluvirt._capi import decode, encode, lib
+from gluvirt._handle import HandleOwner
 from gluvirt._uri import Uri
 
 #: Counter names of Pool.stat(), in the order of enum gluvirt_pool_counter.
@@ -13,7 +14,7 @@ def _unsigned(value, name, unit):
     return value
 
 
-class Pool:
+class Pool(HandleOwner):
     """A pool of gluster connections that images on the same volume share.
 
     Pool(linger_ms=10000, max_idle=16, log=None, log_level=4,
@@ -30,9 +31,11 @@ class Pool:
                         {(xlator glob, key): value}, set on every connection
 
     Give it to gluvirt.open(..., pool=pool).  close() (or the end of a with
-    block) releases it; images still open keep their connections until they
-    are closed.
+    block) releases it: idle connections are finalised in the background,
+    and images still open keep their connections until they are closed.
     """
+
+    _NAME = "gluvirt.Pool"
 
     def __init__(self, **options):
         self._handle = None
@@ -45,31 +48,8 @@ class Pool:
         finally:
             lib.gluvirt_pool_options_free(handle_options)
 
-    def close(self):
-        """Release the pool (idle connections are finalised in the background)."""
-        handle, self._handle = self._handle, None
-        if handle:
-            lib.gluvirt_pool_free(handle)
-
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            self.close()
-
-    def __enter__(self):
-        self._live()
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if not self._handle:
-            raise ValueError("operation on a closed gluvirt.Pool")
-        return self._handle
-
-    @property
-    def closed(self):
-        return not self._handle
+    def _free(self, handle):
+        lib.gluvirt_pool_free(handle)
 
     def stat(self):
         """The pool's counters as a dict: live, idle, hits, misses, inits,

@@ -4,6 +4,7 @@ import ctypes
 from typing import NamedTuple, Optional
 
 from gluvirt._capi import decode, encode, lib, take_string
+from gluvirt._handle import HandleOwner
 
 _TRANSPORTS = {0: "tcp", 1: "unix", 2: "rdma"}
 
@@ -17,7 +18,7 @@ class Server(NamedTuple):
     socket: Optional[str]
 
 
-class Uri:
+class Uri(HandleOwner):
     """An image on a gluster volume and the volfile servers to ask for it.
 
     Make one with Uri.parse(text), Uri.from_qemu_json(text),
@@ -29,6 +30,7 @@ class Uri:
     """
 
     __slots__ = ("_handle", "__weakref__")
+    _NAME = "gluvirt.Uri"
 
     def __init__(self, volume, path, servers=()):
         self._handle = None
@@ -63,33 +65,8 @@ class Uri:
         """Read a libvirt <disk type='network'> element or its <source>."""
         return cls._adopt(lib.gluvirt_uri_from_libvirt_xml(encode(text, "XML")))
 
-    # ------------------------------------------------------------ lifetime
-
-    def close(self):
-        """Free the C object now; later uses raise ValueError."""
-        handle, self._handle = self._handle, None
-        if handle:
-            lib.gluvirt_uri_free(handle)
-
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            self.close()
-
-    def __enter__(self):
-        self._live()
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if not self._handle:
-            raise ValueError("operation on a closed gluvirt.Uri")
-        return self._handle
-
-    @property
-    def closed(self):
-        return not self._handle
+    def _free(self, handle):
+        lib.gluvirt_uri_free(handle)
 
     # ------------------------------------------------------------ parts
 
