@@ -9,6 +9,8 @@
  * caller's thread in gluvirt_image_dispatch, woken through an eventfd.  So
  * user code never runs on gfapi's threads, and close can wait for every
  * request (gfapi drops the callbacks of requests on a closed file).
+ * Sequential reads of read-only images may be served by the read-ahead
+ * (image_readahead.c), which completes them through the same queue.
  */
 #include "config.h"
 
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "image_internal.h"
+#include "image_readahead.h"
 
 #define MAX_WORKERS 16
 
@@ -62,6 +65,7 @@ struct glv_aio {
     unsigned slot_waiters;       /* asleep on slot_free: only then is a broadcast needed */
     int event_fd;                /* POLL mode */
     int stopping;
+    struct glv_readahead *readahead; /* read-only images' sequential reads */
 };
 
 static void push(struct request_queue *q, struct aio_request *r)
@@ -309,6 +313,29 @@ static void grow_workers(struct glv_aio *aio)
         aio->worker_count++;
 }
 
+/* Any thread: hand a request (holding its slot) to the workers. */
+static void run_on_worker(struct aio_request *r)
+{
+    struct glv_aio *aio = r->aio;
+
+    pthread_mutex_lock(&aio->lock);
+    push(&aio->work, r);
+    grow_workers(aio);
+    pthread_cond_signal(&aio->work_ready);
+    pthread_mutex_unlock(&aio->lock);
+}
+
+/* The read-ahead's way back into the engine (image_readahead.h). */
+static void readahead_complete(void *request, int64_t result)
+{
+    request_done(request, result);
+}
+
+static void readahead_fallback(void *request)
+{
+    run_on_worker(request);
+}
+
 static int start_dispatcher(struct glv_aio *aio)
 {
     if (aio->mode != GLUVIRT_COMPLETION_THREAD || aio->dispatcher_running)
@@ -325,6 +352,9 @@ static int start_dispatcher(struct glv_aio *aio)
 static int submit(gluvirt_image *image, struct aio_request *r)
 {
     struct glv_aio *aio = image->aio;
+    struct glv_format *format = image->format;
+    unsigned others;
+    int prefetch = 0;
 
     pthread_mutex_lock(&aio->lock);
     if (start_dispatcher(aio) < 0) {
@@ -344,16 +374,21 @@ static int submit(gluvirt_image *image, struct aio_request *r)
         pthread_cond_wait(&aio->slot_free, &aio->lock);
         aio->slot_waiters--;
     }
-    aio->in_flight++;
+    others = aio->in_flight++;
     pthread_mutex_unlock(&aio->lock);
 
-    if (start_native(r) == 0)
+    /* The read-ahead only where nothing in the library can change the
+     * bytes it holds; r may be done (and freed) once it is taken. */
+    if (r->op == AIO_READ && !image->writable && r->length > 0 &&
+        glv_readahead_take(aio->readahead, format, r, r->iov.iov_base, r->offset, r->length,
+                           others, &prefetch))
         return 0;
-    pthread_mutex_lock(&aio->lock);
-    push(&aio->work, r);
-    grow_workers(aio);
-    pthread_cond_signal(&aio->work_ready);
-    pthread_mutex_unlock(&aio->lock);
+    if (start_native(r) != 0)
+        run_on_worker(r);
+    /* After the read itself, which matters more; image may be closed once r
+     * is done, but close waits for the reserved prefetch. */
+    if (prefetch)
+        glv_readahead_start(aio->readahead, format);
     return 0;
 }
 
@@ -373,6 +408,12 @@ struct glv_aio *glv_aio_new(gluvirt_completion_mode mode, unsigned depth)
     if (mode == GLUVIRT_COMPLETION_POLL &&
         (aio->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         glv_set_error(errno, "cannot create the image's completion eventfd");
+        free(aio);
+        return NULL;
+    }
+    if (!(aio->readahead = glv_readahead_new(readahead_complete, readahead_fallback))) {
+        if (aio->event_fd >= 0)
+            close(aio->event_fd);
         free(aio);
         return NULL;
     }
@@ -413,6 +454,9 @@ void glv_aio_free(struct glv_aio *aio)
         pthread_join(aio->workers[i], NULL);
     if (aio->dispatcher_running)
         pthread_join(aio->dispatcher, NULL);
+    /* A prefetch may still be on its way, for no request: its storage
+     * callback must arrive before the file closes. */
+    glv_readahead_free(aio->readahead);
     if (aio->event_fd >= 0)
         close(aio->event_fd);
     pthread_mutex_destroy(&aio->lock);

@@ -43,9 +43,16 @@ run "fuzzers" tests/fuzz/run-fuzzers.sh "${GLUVIRT_FUZZ_SECONDS:-60}"
 step "ABI check"
 run "check-abi" make check-abi
 
+# distcheck proves the tarball builds, installs and tests out of tree; make
+# check above already ran every test, so the tarball runs a cross-section
+# that touches each kind of file it must carry (C suites, shell and Python
+# tests, qemu-made images, examples), to keep CI short.
 step "distcheck"
-run "distcheck" ip netns exec "$GLUVIRT_NETNS" make distcheck >distcheck.log 2>&1 \
-    || { tail -n 40 distcheck.log; false; }
+distcheck_tests="tests/headers/header_c99 tests/headers/header_cxx tests/unit/test_errors \
+tests/unit/test_dlopen tests/unit/test_image_local tests/qcow2/matrix-local.sh \
+tests/qcow2/test_qcow2_hostile tests/python/run-pytest.sh examples/run-examples.sh"
+run "distcheck" ip netns exec "$GLUVIRT_NETNS" make distcheck TESTS="$distcheck_tests" \
+    >distcheck.log 2>&1 || { tail -n 40 distcheck.log; false; }
 
 step "summary"
 passed=0 failed=0
