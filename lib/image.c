@@ -209,6 +209,22 @@ static char *file_identity(const struct open_request *req)
     return NULL;
 }
 
+/* What messages and info call a gluster image: its URI, or with several
+ * volfile servers (which one URI cannot hold) "json:" and QEMU's JSON. */
+static char *uri_name(const gluvirt_uri *uri)
+{
+    struct glv_strbuf sb = {0};
+    char *json;
+
+    if (uri->server_count <= 1)
+        return gluvirt_uri_format(uri);
+    if (!(json = gluvirt_uri_to_qemu_json(uri)))
+        return NULL;
+    glv_strbuf_printf(&sb, "json:%s", json);
+    gluvirt_free(json);
+    return glv_strbuf_finish(&sb);
+}
+
 static int open_format(gluvirt_image *image, const struct open_request *req,
                        struct glv_open_context *ctx)
 {
@@ -256,8 +272,7 @@ static gluvirt_image *open_image(struct open_request *req)
     image->pool = req->pool;
     image->writable = req->options->writable;
     if (req->uri) {
-        if (!(image->uri = gluvirt_uri_dup(req->uri)) ||
-            !(image->name = gluvirt_uri_format(req->uri)))
+        if (!(image->uri = gluvirt_uri_dup(req->uri)) || !(image->name = uri_name(req->uri)))
             goto fail;
         image->storage = glv_storage_gluster_open(req->pool, req->uri, flags);
     } else {

@@ -458,6 +458,14 @@ static struct create_storage *create_file(glfs_t *fs, const char *path, const ch
         set_create_error(name, fs != NULL, err, overwrite);
         return NULL;
     }
+    /* On a sharded volume gfapi's O_TRUNC leaves the size and the shards
+     * past the first: truncate for real. */
+    if (fs && overwrite && glfs_ftruncate(c->gfd, 0, NULL, NULL) < 0) {
+        err = errno;
+        create_close(&c->base);
+        set_create_error(name, 1, err, overwrite);
+        return NULL;
+    }
     if (create_stat(&c->base, &st) == 0 && !S_ISREG(st.st_mode)) {
         create_close(&c->base);
         glv_set_error(EINVAL, "%s is not a regular file; images are created as plain files",

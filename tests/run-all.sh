@@ -37,6 +37,9 @@ step "make check (in network namespace $GLUVIRT_NETNS)"
 run "make check" ip netns exec "$GLUVIRT_NETNS" make -j2 check
 [ -f test-suite.log ] && grep -E '^(# |FAIL|ERROR)' test-suite.log || true
 
+step "the suite under ASan+UBSan, valgrind on the pool and qcow2 suites"
+run "sanitizers" tests/sanitizers.sh
+
 step "fuzzers (ASan+UBSan)"
 run "fuzzers" tests/fuzz/run-fuzzers.sh "${GLUVIRT_FUZZ_SECONDS:-60}"
 

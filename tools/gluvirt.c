@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -94,6 +95,10 @@ void print_json_string(FILE *out, const char *s)
 int main(int argc, char **argv)
 {
     size_t i;
+
+    /* A gluster server that goes away under a write raises SIGPIPE on
+     * whichever thread writes its socket; hosts of gfapi ignore it. */
+    signal(SIGPIPE, SIG_IGN);
 
     if (argc < 2) {
         usage(stderr);

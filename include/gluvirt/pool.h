@@ -115,6 +115,11 @@ GLUVIRT_API int gluvirt_pool_options_set_xlator_option(gluvirt_pool_options *opt
 /*
  * gluvirt_pool_new: a pool with the given options (NULL: defaults).  Starts
  * its reaper thread.  Returns NULL with errno ENOMEM or EAGAIN on failure.
+ *
+ * Signals: a server that dies under a write makes the socket write raise
+ * SIGPIPE.  gfapi's own threads start with SIGPIPE blocked, but gfapi may
+ * write from the calling thread too: programs should ignore SIGPIPE
+ * (signal(SIGPIPE, SIG_IGN)), as QEMU and the gluvirt command do.
  * Since 1.0.
  */
 GLUVIRT_API gluvirt_pool *gluvirt_pool_new(const gluvirt_pool_options *options);

@@ -171,14 +171,14 @@ import json, sys
 info = json.load(open(sys.argv[1]))
 assert info["format"] == "qcow2" and info["virtual-size"] == 1 << 20, info
 ' "$work/info-qcow2.out" || fail "gluvirt info on qcow2: $(cat "$work/info-qcow2.out")"
-[ "$(cat "$work/info-qcow2-gluvirt.ms")" -lt 3000 ] || fail "gluvirt info on qcow2 took $(cat "$work/info-qcow2-gluvirt.ms") ms"
-ok "gluvirt info reads the qcow2 image qemu-img made (format, virtual size) in under 3 s"
+[ "$(cat "$work/info-qcow2-gluvirt.ms")" -lt 6000 ] || fail "gluvirt info on qcow2 took $(cat "$work/info-qcow2-gluvirt.ms") ms"
+ok "gluvirt info reads the qcow2 image qemu-img made (format, virtual size) in under 6 s"
 
 info_ms=$(cat "$work/info.ms")
 qemu_ms=$(cat "$work/qemu-info.ms")
 echo "gluvirt info took $info_ms ms, qemu-img info $qemu_ms ms"
-[ "$info_ms" -lt 3000 ] || fail "gluvirt info took $info_ms ms: it waited for glfs_fini"
-ok "gluvirt info returns in under 3 s"
+[ "$info_ms" -lt 6000 ] || fail "gluvirt info took $info_ms ms: it waited for glfs_fini"
+ok "gluvirt info returns in under 6 s (qemu-img info waits 10 s in glfs_fini)"
 
 # The human sizes on local files, where qemu-img is quick: sizes that are
 # multiples of 512 (qemu-img rounds others up).

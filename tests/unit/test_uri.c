@@ -94,6 +94,7 @@ Test(uri_vectors, agree_with_qemu)
     }
     cr_log_info("%zu vectors: %zu accepted, %zu rejected (%zu of them on purpose where QEMU "
                 "accepts)", n, accepted, rejected, deliberate);
+    free_uri_vectors(v, n);
 }
 
 /* Each accepted vector survives format -> parse, and its canonical form is a fixed point. */
@@ -119,4 +120,5 @@ Test(uri_vectors, accepted_ones_round_trip)
         gluvirt_uri_free(again);
         gluvirt_uri_free(uri);
     }
+    free_uri_vectors(v, n);
 }

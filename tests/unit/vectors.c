@@ -112,3 +112,19 @@ struct uri_vector *load_uri_vectors(size_t *count)
     *count = n;
     return v;
 }
+
+void free_uri_vectors(struct uri_vector *v, size_t count)
+{
+    size_t i;
+
+    for (i = 0; i < count; i++) {
+        free(v[i].uri);
+        free(v[i].transport);
+        free(v[i].host);
+        free(v[i].volume);
+        free(v[i].path);
+        free(v[i].socket);
+        free(v[i].gluvirt_error);
+    }
+    free(v);
+}

@@ -19,5 +19,6 @@ struct uri_vector {
 
 /* Load the table from $top_srcdir (or the current directory); aborts the test on error. */
 struct uri_vector *load_uri_vectors(size_t *count);
+void free_uri_vectors(struct uri_vector *v, size_t count);
 
 #endif

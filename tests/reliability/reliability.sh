@@ -1,0 +1,125 @@
+#!/bin/bash
+# Reliability on a real three-node trusted storage pool, started here and
+# removed at the end (tests/cluster/three-node.sh; netns GLUVIRT3_NETNS,
+# default gluvirt3, state under GLUVIRT3_BASE, default /tmp/gluvirt3):
+#
+#   faults brick-kill rep3, vmstore        a brick killed while writing, each
+#                                          brick in turn while reading (sync
+#                                          and callback workers); no error,
+#                                          data and bricks match the model
+#   faults all-bricks-down rep3 kill       every brick killed: errors at once,
+#                                          I/O again once they are back
+#   faults all-bricks-down vmstore stop    every brick hung (SIGSTOP): errors
+#                                          within two ping timeouts, no hang
+#   faults glusterd-down rep3              open through the next volfile server
+#   faults glusterd-restart vmstore        each glusterd restarted under an
+#                                          idle pooled connection
+#   load                                   8 threads x 4 images x depth 32 for
+#                                          GLUVIRT_LOAD_SECONDS (default 60)
+#
+# Ends with the figures: faults survived, bytes verified, RSS, durations.
+# Needs root and glusterd: without them it skips, or fails when
+# GLUVIRT_REQUIRE_GLUSTER=1.  GLUVIRT_RELIABILITY=skip skips it (for a
+# second run of the suite, as in distcheck).  GLUVIRT_TEST_SEED replays a run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+srcdir=$(cd "$here/../.." && pwd)
+builddir=${top_builddir:-$(pwd)}
+tool=$srcdir/tests/cluster/three-node.sh
+faults=$builddir/tests/reliability/faults
+load=$builddir/tests/reliability/load
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+skip_or_fail() {
+    [ "${GLUVIRT_REQUIRE_GLUSTER:-0}" = 1 ] && fail "$*"
+    echo "SKIP: $*"
+    exit 77
+}
+if [ "${GLUVIRT_RELIABILITY:-}" = skip ]; then
+    echo "SKIP: GLUVIRT_RELIABILITY=skip"
+    exit 77
+fi
+[ "$(id -u)" = 0 ] || skip_or_fail "the reliability tests start a gluster pool in a network namespace: run as root"
+command -v glusterd >/dev/null || skip_or_fail "glusterd is not installed"
+if [ ! -x "$faults" ] || [ ! -x "$load" ]; then
+    skip_or_fail "$faults and $load are not built"
+fi
+
+export GLUVIRT3_NETNS=${GLUVIRT3_NETNS:-gluvirt3}
+export GLUVIRT3_BASE=${GLUVIRT3_BASE:-/tmp/gluvirt3}
+export GLUVIRT3_TOOL=$tool
+load_seconds=${GLUVIRT_LOAD_SECONDS:-60}
+work=$(mktemp -d)
+cleanup() {
+    "$tool" down >/dev/null 2>&1 || echo "reliability: '$tool down' failed; run it by hand" >&2
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+started=$SECONDS
+if ! timeout -k 5 180 "$tool" up >"$work/up.log" 2>&1; then
+    cat "$work/up.log" >&2
+    fail "cannot start the three-node pool"
+fi
+eval "$("$tool" env)"
+echo "reliability: three-node pool up in $((SECONDS - started)) s (netns $GLUVIRT3_NETNS, ping-timeout $GLUVIRT3_PING_TIMEOUT s)"
+
+steps=()
+failed=0
+# step NAME SECONDS PROGRAM ARGS...: run a checker inside the namespace.
+step() {
+    local name=$1 limit=$2 t0=$SECONDS status=0
+    shift 2
+    echo
+    echo "=== $name"
+    timeout -k 10 "$limit" ip netns exec "$GLUVIRT3_NETNS" "$@" >"$work/step.log" 2>&1 ||
+        status=$?
+    cat "$work/step.log"
+    cat "$work/step.log" >>"$work/all.log"
+    case $status in
+        0) steps+=("PASS $name ($((SECONDS - t0)) s)") ;;
+        124 | 137)
+            steps+=("FAIL $name: did not finish within $limit s")
+            failed=$((failed + 1))
+            ;;
+        141)
+            steps+=("FAIL $name: killed by SIGPIPE (a write to the socket of a brick that died)")
+            failed=$((failed + 1))
+            ;;
+        *)
+            steps+=("FAIL $name (exit $status, $((SECONDS - t0)) s)")
+            failed=$((failed + 1))
+            ;;
+    esac
+    # Whatever the step left behind, the next one starts from a whole pool.
+    if [ "$status" -ne 0 ] && ! timeout -k 5 120 "$tool" repair >"$work/repair.log" 2>&1; then
+        cat "$work/repair.log"
+        steps+=("FAIL repair after $name")
+        failed=$((failed + 1))
+    fi
+}
+
+step "brick killed while writing and reading (rep3)" 120 "$faults" brick-kill rep3
+step "brick killed while writing and reading (vmstore, sharded)" 120 "$faults" brick-kill vmstore
+step "every brick killed (rep3)" 90 "$faults" all-bricks-down rep3 kill
+step "every brick hung (vmstore)" 90 "$faults" all-bricks-down vmstore stop
+step "glusterd down: next volfile server (rep3)" 90 "$faults" glusterd-down rep3
+step "glusterd restarts under an idle pooled connection (vmstore)" 120 "$faults" glusterd-restart vmstore
+step "load for $load_seconds s" $((load_seconds + 120)) "$load" "$load_seconds"
+
+# figure NAME: the first number of every "figure: NAME = N ..." line, summed.
+figure_sum() {
+    sed -n "s/^figure: $1 = \\([0-9]*\\).*/\\1/p" "$work/all.log" | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+echo
+echo "=== summary"
+printf '%s\n' "${steps[@]}"
+echo "faults survived: $(figure_sum faults_survived)"
+echo "bytes verified against the model: $(figure_sum bytes_verified)"
+grep -E '^figure: (load_|all_bricks_down|failover_open|pool_hits)' "$work/all.log" | sed 's/^figure: /  /' || true
+echo "reliability: $((SECONDS - started)) s in all, $failed failed step(s)"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,146 @@
+/*
+ * Shared by the reliability programs (faults, load): reporting, the hook
+ * that injects faults into the three-node pool, images made through gfapi,
+ * and workers that drive images through the public API and check every
+ * byte they read against a model of what was written.
+ *
+ * A model is exact because a worker owns a region of each image and never
+ * has two requests in flight that overlap where one of them writes: a write
+ * changes the model when it is submitted, a read is compared with the model
+ * when it completes.
+ */
+#ifndef GLUVIRT_TESTS_RELIABILITY_SUPPORT_H
+#define GLUVIRT_TESTS_RELIABILITY_SUPPORT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gluvirt/gluvirt.h>
+
+/* A request that takes longer than this is called a hang. */
+#define REL_HANG_SECONDS 30.0
+
+/* ------------------------------------------------------------ reporting */
+
+/* "ok: what[: detail]" or "FAIL: ..." on stdout; counts failures. */
+void rel_check(int ok, const char *what, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "figure: name = value" lines, which the driver script collects. */
+void rel_figure(const char *name, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* "note: ..." progress lines. */
+void rel_note(const char *format, ...) __attribute__((format(printf, 1, 2)));
+int rel_failures(void);
+
+double rel_now(void);
+void rel_sleep(double seconds);
+/* Resident set size of this process in KiB, or -1. */
+long rel_rss_kib(void);
+
+uint64_t rel_random(uint64_t *state);
+/* The seed: GLUVIRT_TEST_SEED or a fixed default, printed by the caller. */
+uint64_t rel_seed(void);
+
+/* ------------------------------------------------------------ cluster */
+
+/*
+ * rel_hook: run the three-node tool (GLUVIRT3_TOOL, set by the driver) with
+ * the given arguments, e.g. rel_hook("kill-brick %s %d", volume, 2).
+ * Returns its exit status (0 on success).
+ */
+int rel_hook(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * rel_create_images: create (or empty) the named files on volume through a
+ * gfapi client of their own and give each the size.  The library cannot
+ * create files yet; qemu-img would cost 10 s of glfs_fini per image.  The
+ * client is never finalised (its threads die with the process).
+ */
+int rel_create_images(const char *volume, const char *host, const char *const *names,
+                      int count, uint64_t size);
+
+/* "gluster://host/volume/name", to free(). */
+char *rel_uri(const char *host, const char *volume, const char *name);
+
+/* A pool whose gfapi log goes to GLUVIRT3_BASE/client-<tag>.log. */
+gluvirt_pool *rel_pool_new(const char *tag, unsigned linger_ms);
+gluvirt_image *rel_open(gluvirt_pool *pool, const char *uri, int writable, unsigned depth);
+
+/*
+ * rel_verify_image: read the whole image through a new pool (another gfapi
+ * client, so nothing comes from the first one's caches) and compare it with
+ * model.  Returns the bytes compared, or -1 with a reason in why.
+ */
+int64_t rel_verify_image(const char *uri, const unsigned char *model, uint64_t size,
+                         char *why, size_t why_size);
+
+/* ------------------------------------------------------------ workers */
+
+enum rel_api { REL_SYNC, REL_AIO };
+
+struct rel_worker;
+
+/* One in-flight callback request of a lane. */
+struct rel_slot {
+    struct rel_worker *owner;
+    struct rel_lane *lane;
+    int busy;          /* submitted and not reaped (the worker's thread only) */
+    int done;          /* released (under owner->lock) */
+    int op;
+    uint64_t offset;
+    size_t count;
+    int completes, releases;
+    int64_t result;
+    double submitted;
+    unsigned char *buf;
+};
+
+/* One image as one worker drives it: a region and, for callbacks, slots. */
+struct rel_lane {
+    gluvirt_image *image;
+    const char *name; /* for messages */
+    unsigned char *model; /* the image's whole model; only the region is ours */
+    uint64_t start, length;
+    unsigned depth;
+    struct rel_slot *slots;
+};
+
+struct rel_worker {
+    /* set by the caller */
+    enum rel_api api;
+    struct rel_lane *lanes;
+    int lane_count;
+    uint64_t seed;
+    int write_percent; /* 0: reads only */
+    size_t max_io;
+    atomic_int *stop;
+
+    /* results */
+    uint64_t reads, writes, flushes;
+    uint64_t bytes_verified, bytes_written;
+    double max_latency;
+    char failure[512];
+
+    /* private */
+    uint64_t state;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int finished; /* under lock: the count of released slots not reaped */
+    unsigned char *sync_buf;
+};
+
+/* Lanes get their slots (depth each, bufs of max_io bytes) here. */
+int rel_lane_init(struct rel_lane *lane, gluvirt_image *image, unsigned char *model,
+                  uint64_t start, uint64_t length, unsigned depth, size_t max_io);
+void rel_lane_destroy(struct rel_lane *lane);
+
+/* Start workers; each runs until *stop becomes nonzero, then reaps every
+ * request it has in flight. */
+int rel_workers_start(struct rel_worker *workers, int count);
+/* Set *stop, join; returns the number of workers that failed (their
+ * failure strings say why). */
+int rel_workers_stop(struct rel_worker *workers, int count);
+
+#endif
