@@ -22,8 +22,10 @@
 
 #include "image_readahead.h"
 
-/* Longer reads keep the storage busy enough by themselves. */
-#define READAHEAD_MAX_LENGTH (1u << 20)
+/* Larger reads keep the storage busy by themselves; copying them out of a
+ * prefetch cost more than it saved (1 MiB at QD1 measured 0.74x qemu-img
+ * bench with it, 1.04x without). */
+#define READAHEAD_MAX_LENGTH (256u << 10)
 #define READAHEAD_ALIGNMENT 4096
 
 enum readahead_state {
