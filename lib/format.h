@@ -45,14 +45,14 @@ struct glv_format_ops {
     /* Release the driver; the storage stays open (the image closes it). */
     void (*close)(struct glv_format *f);
 
-    /* The rest is optional (NULL when the format has none). */
-
     /* Map [offset, offset + length) (inside the virtual size, length > 0):
      * fills *m with the mapping of the first bytes.  cached_only: fail with
      * EAGAIN (no error message) instead of reading metadata from storage, so
      * a submitter never blocks.  0, or -1 with the error set. */
     int (*map)(struct glv_format *f, uint64_t offset, uint64_t length, int cached_only,
                struct glv_mapping *m);
+    /* The rest is optional (NULL when the format has none). */
+
     /* Properties: -1 / NULL with ENOENT when the format has none. */
     int64_t (*info_int)(struct glv_format *f, gluvirt_info_key key);
     const char *(*info_string)(struct glv_format *f, gluvirt_info_key key);
@@ -73,6 +73,9 @@ struct glv_format {
 };
 
 struct glv_format *glv_format_raw_open(struct glv_storage *storage);
+
+/* Whether f is the raw format (bytes map one to one onto its storage). */
+int glv_format_is_raw(const struct glv_format *f);
 
 /* How the image layer opens files an image names (external data files). */
 struct glv_sibling_opener {

@@ -107,3 +107,8 @@ struct glv_format *glv_format_raw_open(struct glv_storage *storage)
     }
     return &r->base;
 }
+
+int glv_format_is_raw(const struct glv_format *f)
+{
+    return f->ops == &raw_ops;
+}

@@ -295,8 +295,8 @@ static int start_native(struct aio_request *r)
 
     if (r->length == 0 || r->length > GLV_STORAGE_MAX_TRANSFER)
         return -1;
-    if (strcmp(f->ops->name, "raw") != 0)
-        return r->op == AIO_READ && f->ops->map ? start_mapped_read(r) : -1;
+    if (!glv_format_is_raw(f))
+        return r->op == AIO_READ ? start_mapped_read(r) : -1;
     if (r->op == AIO_READ && s->ops->aio_preadv)
         return s->ops->aio_preadv(s, &inside, 1, r->offset, native_done, r);
     if (r->op == AIO_WRITE && s->ops->aio_pwritev)

@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <string.h>
 
 #include "image_internal.h"
 
@@ -120,22 +119,6 @@ GLUVIRT_API const char *gluvirt_image_snapshot_string(gluvirt_image *image, int 
 
 /* ------------------------------------------------------------ block status */
 
-/* One layer's view of [offset, offset + length): a format without a map
- * (raw) holds every byte as data at the same offset. */
-static int map_layer(gluvirt_image *layer, uint64_t offset, uint64_t length,
-                     struct glv_mapping *m)
-{
-    struct glv_format *f = layer->format;
-
-    if (f->ops->map)
-        return f->ops->map(f, offset, length, 0, m);
-    m->kind = GLV_MAP_DATA;
-    m->length = length;
-    m->host_offset = offset;
-    m->host = layer->storage;
-    return 0;
-}
-
 /*
  * A format's data run may sit on a hole of its file (clusters allocated by
  * metadata preallocation, never written): those bytes read as zeros, and
@@ -150,8 +133,7 @@ static int host_hole(gluvirt_image *layer, struct glv_mapping *m, uint64_t *leng
     int data;
 
     /* (An external data file is not asked, as qemu-img map does not.) */
-    if (!layer->format->ops->map || !strcmp(layer->format->ops->name, "raw") ||
-        s != layer->storage || !s->ops->extent)
+    if (glv_format_is_raw(layer->format) || s != layer->storage || !s->ops->extent)
         return 0;
     if (s->ops->extent(s, m->host_offset, *length, &data, &run) < 0)
         return -1;
@@ -192,7 +174,7 @@ GLUVIRT_API int64_t gluvirt_image_block_status(gluvirt_image *image, uint64_t of
         }
         if (length > (uint64_t)layer_size - offset)
             length = (uint64_t)layer_size - offset;
-        if (map_layer(layer, offset, length, &m) < 0)
+        if (layer->format->ops->map(layer->format, offset, length, 0, &m) < 0)
             return -1;
         if (m.length == 0 || m.length > length) {
             glv_set_error(EIO, "%s: the format driver mapped %llu bytes at %llu for a request "
