@@ -10,7 +10,8 @@
  *   faults all-bricks-down VOLUME [kill|stop]
  *                                   every brick killed (or SIGSTOPped, a hung
  *                                   server): I/O fails with an error naming
- *                                   the image, in bounded time; after the
+ *                                   the image, in bounded time (one ping
+ *                                   timeout per replica tried); after the
  *                                   bricks return, I/O works again
  *   faults glusterd-down VOLUME     open with servers [n1, n2, n3] while n1's
  *                                   glusterd is dead: the next server serves
@@ -256,8 +257,12 @@ static void all_bricks_down(const char *volume, const char *how)
     char *uri = rel_uri(HOST1, volume, name);
     int hung = strcmp(how, "stop") == 0;
     /* A killed brick closes its sockets: the client knows at once.  A hung
-     * one is given up by the ping timer after one to two ping timeouts. */
-    double limit = hung ? 2 * ping_timeout() + 2 : ping_timeout();
+     * one is given up by the ping timer about one ping timeout after the
+     * client last sent it something, and a read tries the three replicas
+     * in turn: up to three ping timeouts (measured: 14.5 s at 5 s, where
+     * replication's changelog traffic no longer reaches all three bricks
+     * just before they hang). */
+    double limit = hung ? 3 * ping_timeout() + 2 : ping_timeout();
     uint64_t state = seed;
     unsigned char *model = random_model(AD_SIZE, &state);
     unsigned char *buf = malloc(AD_BLOCK);

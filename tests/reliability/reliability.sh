@@ -10,7 +10,8 @@
 #   faults all-bricks-down rep3 kill       every brick killed: errors at once,
 #                                          I/O again once they are back
 #   faults all-bricks-down vmstore stop    every brick hung (SIGSTOP): errors
-#                                          within two ping timeouts, no hang
+#                                          within three ping timeouts (a read
+#                                          tries each replica), no hang
 #   faults glusterd-down rep3              open through the next volfile server
 #   faults glusterd-restart vmstore        each glusterd restarted under an
 #                                          idle pooled connection
