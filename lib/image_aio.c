@@ -90,6 +90,25 @@ static struct aio_request *pop(struct request_queue *q)
     return r;
 }
 
+/*
+ * Reads submitted by callbacks are held while the rest of that batch of
+ * callbacks runs, then sent with neighbours they continue merged into one
+ * storage read (a merged read that fails is sent again part by part, so
+ * each request gets its own answer).  The plug belongs to the thread that
+ * runs the batch and to one engine.
+ */
+#define MERGE_MAX_BYTES (1u << 20)
+#define MERGE_MAX_REQUESTS 64
+
+struct plug {
+    struct glv_aio *aio;
+    struct request_queue held;
+};
+
+static __thread struct plug *current_plug;
+
+static void unplug(struct plug *plug);
+
 /* ------------------------------------------------------------ completion */
 
 /*
@@ -143,11 +162,14 @@ static struct aio_request *take_done(struct glv_aio *aio)
     return list;
 }
 
-/* Run a list taken from the completion queue, in completion order. */
-static int run_list(struct aio_request *r)
+/* Run a list taken from the completion queue, in completion order; the
+ * reads its callbacks submit go out when the last one has returned. */
+static int run_list(struct glv_aio *aio, struct aio_request *r)
 {
+    struct plug plug = {aio, {NULL, NULL}}, *outer = current_plug;
     int ran = 0;
 
+    current_plug = &plug;
     while (r) {
         struct aio_request *next = r->next;
 
@@ -155,6 +177,8 @@ static int run_list(struct aio_request *r)
         r = next;
         ran++;
     }
+    current_plug = outer;
+    unplug(&plug);
     return ran;
 }
 
@@ -173,7 +197,7 @@ static void *dispatcher_main(void *arg)
         if (!list)
             break;
         pthread_mutex_unlock(&aio->lock);
-        run_list(list);
+        run_list(aio, list);
         pthread_mutex_lock(&aio->lock);
     }
     pthread_mutex_unlock(&aio->lock);
@@ -194,7 +218,7 @@ static int run_ready_callbacks(struct glv_aio *aio)
         pthread_mutex_unlock(&aio->lock);
         if (!list)
             return ran;
-        ran += run_list(list);
+        ran += run_list(aio, list);
     }
 }
 
@@ -304,6 +328,97 @@ static int start_native(struct aio_request *r)
     return -1;
 }
 
+/* ------------------------------------------------------------ merged reads */
+
+struct merged_read {
+    struct aio_request *first; /* the parts, chained through next */
+    struct iovec iov[MERGE_MAX_REQUESTS];
+};
+
+static void run_on_worker(struct aio_request *r);
+
+/* Storage callback: hand each part its bytes (past a short read, the end of
+ * the file: zeros, as for a single read), or on failure send each part
+ * again alone, through the workers' synchronous path. */
+static void merged_done(void *arg, int64_t result)
+{
+    struct merged_read *m = arg;
+    struct aio_request *r = m->first, *next;
+    uint64_t left = result > 0 ? (uint64_t)result : 0;
+
+    for (; r; r = next) {
+        next = r->next;
+        if (result < 0) {
+            run_on_worker(r);
+            continue;
+        }
+        if (left < r->length)
+            memset((char *)r->iov.iov_base + left, 0, (size_t)(r->length - left));
+        left -= left < r->length ? left : r->length;
+        request_done(r, (int64_t)r->length);
+    }
+    free(m);
+}
+
+/* One storage read for the chain first..(count parts, total bytes), if the
+ * format maps it onto one run of stored bytes.  Returns 0 when under way. */
+static int start_merged(struct aio_request *first, int count, uint64_t total)
+{
+    struct glv_format *f = first->image->format;
+    struct glv_mapping map;
+    struct merged_read *m;
+    struct aio_request *r;
+    int i = 0;
+
+    if (f->ops->map(f, first->offset, total, 1, &map) < 0 || map.length < total ||
+        map.kind != GLV_MAP_DATA || !map.host->ops->aio_preadv || !(m = malloc(sizeof *m)))
+        return -1;
+    m->first = first;
+    for (r = first; r; r = r->next, i++) {
+        m->iov[i].iov_base = r->iov.iov_base;
+        m->iov[i].iov_len = (size_t)r->length;
+    }
+    if (map.host->ops->aio_preadv(map.host, m->iov, count, map.host_offset, merged_done, m) ==
+        0)
+        return 0;
+    free(m);
+    return -1;
+}
+
+static void start_one(struct aio_request *r)
+{
+    if (start_native(r) != 0)
+        run_on_worker(r);
+}
+
+/* Send what the plug held: runs of reads that continue each other merged. */
+static void unplug(struct plug *plug)
+{
+    struct aio_request *r = plug->held.head, *last, *rest;
+
+    while (r) {
+        uint64_t total = r->length;
+        int count = 1;
+
+        for (last = r; last->next && count < MERGE_MAX_REQUESTS &&
+                       last->next->offset == last->offset + last->length &&
+                       total + last->next->length <= MERGE_MAX_BYTES;
+             last = last->next, count++)
+            total += last->next->length;
+        rest = last->next;
+        last->next = NULL;
+        if (count == 1 || start_merged(r, count, total) != 0) {
+            while (r) {
+                struct aio_request *next = r->next;
+
+                start_one(r);
+                r = next;
+            }
+        }
+        r = rest;
+    }
+}
+
 /* Called with the lock held: one more worker while there is work and room. */
 static void grow_workers(struct glv_aio *aio)
 {
@@ -383,8 +498,11 @@ static int submit(gluvirt_image *image, struct aio_request *r)
         glv_readahead_take(aio->readahead, format, r, r->iov.iov_base, r->offset, r->length,
                            others, &prefetch))
         return 0;
-    if (start_native(r) != 0)
-        run_on_worker(r);
+    if (r->op == AIO_READ && !prefetch && r->length > 0 && r->length <= MERGE_MAX_BYTES &&
+        current_plug && current_plug->aio == aio)
+        push(&current_plug->held, r);
+    else
+        start_one(r);
     /* After the read itself, which matters more; image may be closed once r
      * is done, but close waits for the reserved prefetch. */
     if (prefetch)

@@ -5,7 +5,8 @@
 # GLUVIRT_REQUIRE_GLUSTER=1, else skips.
 if HAVE_CRITERION
 aio_criterion_tests = tests/unit/test_image_aio_local tests/unit/test_image_aio_local_flow \
-	tests/gluster/test_image_aio tests/gluster/test_image_aio_edges
+	tests/gluster/test_image_aio tests/gluster/test_image_aio_edges \
+	tests/gluster/test_image_aio_merge
 check_PROGRAMS += $(aio_criterion_tests)
 
 tests_unit_test_image_aio_local_SOURCES = tests/unit/test_image_aio_local.c tests/unit/test_image_aio_local_support.h
@@ -23,6 +24,10 @@ tests_gluster_test_image_aio_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthre
 tests_gluster_test_image_aio_edges_SOURCES = tests/gluster/test_image_aio_edges.c tests/gluster/test_image_aio_support.h
 tests_gluster_test_image_aio_edges_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_gluster_test_image_aio_edges_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
+
+tests_gluster_test_image_aio_merge_SOURCES = tests/gluster/test_image_aio_merge.c tests/gluster/test_image_aio_support.h
+tests_gluster_test_image_aio_merge_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_gluster_test_image_aio_merge_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
 
 TESTS += $(aio_criterion_tests)
 endif

@@ -230,7 +230,12 @@ GLUVIRT_API int64_t gluvirt_image_block_status(gluvirt_image *image, uint64_t of
  *                              gluvirt_image_dispatch(), which an event loop
  *                              calls when gluvirt_image_completion_fd()
  *                              becomes readable.
- * A callback may submit new requests; it must not close the image.
+ * A callback may submit new requests; it must not close the image.  Reads
+ * that callbacks submit go out once the callbacks that ran with them have
+ * returned, those that continue each other as one storage read (up to
+ * 1 MiB); each still completes on its own, with its own result.  Requests
+ * in flight together are not ordered: a caller that needs a read to see a
+ * write submits it after the write's completion.
  *
  * At most the queue depth (default 128) requests are in flight; a request
  * holds its slot until its callbacks have returned, so a callback that

@@ -20,7 +20,10 @@
  *   - reads at the end of an image whose size is not a multiple of 512, and
  *     beyond the end of a file another handle shrank;
  *   - submits that must fail (read-only image, also from inside a callback;
- *     past the end; NULL).
+ *     past the end; NULL);
+ *   - sequential reads that callbacks submit, which the engine merges into
+ *     larger storage reads: every byte checked, also past the end of a
+ *     file shrunk underneath.
  *
  * libgluvirt cannot create images yet: before the first test the runner
  * starts one 'qemu-img create' per image, all at once (each costs about
@@ -68,6 +71,7 @@
 #define INTEGRITY_REGION (2u << 20)
 #define ODD_SIZE 1000003u /* not a multiple of 512 */
 #define COUNT_IMAGE_SIZE (1u << 20)
+#define MERGE_IMAGE_SIZE (4u << 20)
 
 /* Every image the suite uses.  Each test has its own, so tests may run in
  * parallel; qemu-img makes them full of zeros. */
@@ -84,6 +88,9 @@ static const struct {
     {"odd.raw", 1u << 20}, /* cut to ODD_SIZE by its test */
     {"readonly.raw", 65536},
     {"shrunk.raw", 1u << 20},
+    {"merge-thread.raw", MERGE_IMAGE_SIZE},
+    {"merge-poll.raw", MERGE_IMAGE_SIZE},
+    {"merge-shrunk.raw", MERGE_IMAGE_SIZE},
 };
 #define IMAGE_COUNT (sizeof images / sizeof images[0])
 
