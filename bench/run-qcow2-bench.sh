@@ -92,8 +92,8 @@ echo "run-qcow2-bench.sh: both images read back the same $size_mib MiB" >&2
 # reads; an offset past the end wraps round to the start).
 cases=(
     "64k-QD1 65536 1 8000"
-    "64k-QD16 65536 16 24000"
-    "4k-QD32 4096 32 40000"
+    "64k-QD16 65536 16 48000"
+    "4k-QD32 4096 32 160000"
 )
 programs=(gluvirt_qcow2 qemu_qcow2 gluvirt_raw)
 [ "$qemu_raw" = 0 ] || programs+=(qemu_raw)

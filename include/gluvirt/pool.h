@@ -106,7 +106,9 @@ GLUVIRT_API int gluvirt_pool_options_set_exit_wait(gluvirt_pool_options *options
  * gluvirt_pool_options_set_xlator_option: a client-graph option for every
  * connection, as glfs_set_xlator_option takes it (xlator is a glob such as
  * "*-write-behind").  Several may be set; setting a key again replaces its
- * value.  Since 1.0.
+ * value.  They are applied after the two the library sets for correctness
+ * ("*-write-behind" pass-through=true, "*-replicate-*"
+ * post-op-delay-secs=0), so they can override those too.  Since 1.0.
  */
 GLUVIRT_API int gluvirt_pool_options_set_xlator_option(gluvirt_pool_options *options,
                                                        const char *xlator, const char *key,
