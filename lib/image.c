@@ -213,16 +213,7 @@ static char *file_identity(const struct open_request *req)
  * volfile servers (which one URI cannot hold) "json:" and QEMU's JSON. */
 static char *uri_name(const gluvirt_uri *uri)
 {
-    struct glv_strbuf sb = {0};
-    char *json;
-
-    if (uri->server_count <= 1)
-        return gluvirt_uri_format(uri);
-    if (!(json = gluvirt_uri_to_qemu_json(uri)))
-        return NULL;
-    glv_strbuf_printf(&sb, "json:%s", json);
-    gluvirt_free(json);
-    return glv_strbuf_finish(&sb);
+    return uri->server_count <= 1 ? gluvirt_uri_format(uri) : gluvirt_uri_to_qemu_json(uri);
 }
 
 static int open_format(gluvirt_image *image, const struct open_request *req,
