@@ -31,6 +31,14 @@ struct glv_mapping {
     struct glv_storage *host;   /* the image's file or its external data file */
 };
 
+/* Whether m puts the first length bytes in one run of stored bytes that its
+ * storage can read asynchronously: the callback paths send such reads
+ * straight to the storage. */
+static inline int glv_mapping_reads_async(const struct glv_mapping *m, uint64_t length)
+{
+    return m->kind == GLV_MAP_DATA && m->length >= length && m->host->ops->aio_preadv;
+}
+
 struct glv_format_ops {
     const char *name;
     /* Virtual size in bytes. */

@@ -276,7 +276,8 @@ static gluvirt_image *open_image(struct open_request *req)
     if (!image->storage || !(image->identity = file_identity(req)) ||
         open_format(image, req, &ctx) < 0)
         goto fail;
-    if (!(image->aio = glv_aio_new(req->options->completion, req->options->queue_depth)))
+    if (!(image->aio = glv_aio_new(req->options->completion, req->options->queue_depth,
+                                   !image->writable)))
         goto fail;
     return image;
 fail:

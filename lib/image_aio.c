@@ -271,14 +271,21 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Storage callback for the native path: a short read met the end of the
- * file, which reads as zeros. */
+/* A read that got only got bytes met the end of the file: the rest of what
+ * lies inside the image reads as zeros. */
+static void zero_tail(struct aio_request *r, uint64_t got)
+{
+    if (got < r->length)
+        memset((char *)r->iov.iov_base + got, 0, (size_t)(r->length - got));
+}
+
+/* Storage callback for the native path. */
 static void native_done(void *arg, int64_t result)
 {
     struct aio_request *r = arg;
 
-    if (r->op == AIO_READ && result >= 0 && (uint64_t)result < r->length) {
-        memset((char *)r->iov.iov_base + result, 0, (size_t)(r->length - (uint64_t)result));
+    if (r->op == AIO_READ && result >= 0) {
+        zero_tail(r, (uint64_t)result);
         result = (int64_t)r->length;
     } else if (r->op == AIO_WRITE && result >= 0 && (uint64_t)result != r->iov.iov_len) {
         result = -EIO; /* gfapi wrote part of it: say so rather than guess */
@@ -304,7 +311,7 @@ static int start_mapped_read(struct aio_request *r)
         request_done(r, (int64_t)r->length);
         return 0;
     }
-    if (m.kind != GLV_MAP_DATA || !m.host->ops->aio_preadv)
+    if (!glv_mapping_reads_async(&m, r->length))
         return -1;
     return m.host->ops->aio_preadv(m.host, &inside, 1, m.host_offset, native_done, r);
 }
@@ -352,8 +359,7 @@ static void merged_done(void *arg, int64_t result)
             run_on_worker(r);
             continue;
         }
-        if (left < r->length)
-            memset((char *)r->iov.iov_base + left, 0, (size_t)(r->length - left));
+        zero_tail(r, left);
         left -= left < r->length ? left : r->length;
         request_done(r, (int64_t)r->length);
     }
@@ -370,8 +376,8 @@ static int start_merged(struct aio_request *first, int count, uint64_t total)
     struct aio_request *r;
     int i = 0;
 
-    if (f->ops->map(f, first->offset, total, 1, &map) < 0 || map.length < total ||
-        map.kind != GLV_MAP_DATA || !map.host->ops->aio_preadv || !(m = malloc(sizeof *m)))
+    if (f->ops->map(f, first->offset, total, 1, &map) < 0 ||
+        !glv_mapping_reads_async(&map, total) || !(m = malloc(sizeof *m)))
         return -1;
     m->first = first;
     for (r = first; r; r = r->next, i++) {
@@ -492,9 +498,8 @@ static int submit(gluvirt_image *image, struct aio_request *r)
     others = aio->in_flight++;
     pthread_mutex_unlock(&aio->lock);
 
-    /* The read-ahead only where nothing in the library can change the
-     * bytes it holds; r may be done (and freed) once it is taken. */
-    if (r->op == AIO_READ && !image->writable && r->length > 0 &&
+    /* r may be done (and freed) once the read-ahead takes it. */
+    if (r->op == AIO_READ && aio->readahead && r->length > 0 &&
         glv_readahead_take(aio->readahead, format, r, r->iov.iov_base, r->offset, r->length,
                            others, &prefetch))
         return 0;
@@ -512,7 +517,7 @@ static int submit(gluvirt_image *image, struct aio_request *r)
 
 /* ------------------------------------------------------------ the engine */
 
-struct glv_aio *glv_aio_new(gluvirt_completion_mode mode, unsigned depth)
+struct glv_aio *glv_aio_new(gluvirt_completion_mode mode, unsigned depth, int readahead)
 {
     struct glv_aio *aio = calloc(1, sizeof *aio);
 
@@ -529,7 +534,8 @@ struct glv_aio *glv_aio_new(gluvirt_completion_mode mode, unsigned depth)
         free(aio);
         return NULL;
     }
-    if (!(aio->readahead = glv_readahead_new(readahead_complete, readahead_fallback))) {
+    if (readahead &&
+        !(aio->readahead = glv_readahead_new(readahead_complete, readahead_fallback))) {
         if (aio->event_fd >= 0)
             close(aio->event_fd);
         free(aio);

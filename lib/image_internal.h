@@ -60,8 +60,10 @@ int glv_image_check_writable(gluvirt_image *image, const char *call);
 int glv_image_check_range(gluvirt_image *image, const char *call, uint64_t offset,
                           uint64_t length);
 
-/* The callback engine of one image (image_aio.c). */
-struct glv_aio *glv_aio_new(gluvirt_completion_mode mode, unsigned depth);
+/* The callback engine of one image (image_aio.c); readahead: serve
+ * sequential reads through a read-ahead, only for images opened read-only,
+ * where nothing in the library can change the bytes it holds. */
+struct glv_aio *glv_aio_new(gluvirt_completion_mode mode, unsigned depth, int readahead);
 /* Wait for every request in flight, run its callbacks, stop the threads. */
 void glv_aio_free(struct glv_aio *aio);
 

@@ -215,9 +215,8 @@ void glv_readahead_start(struct glv_readahead *ra, struct glv_format *f)
 
     /* Only this thread touches the range and the buffer until the storage
      * call is sent: the state says IN_FLIGHT, so nobody else starts one. */
-    if (f->ops->map && f->ops->map(f, ra->offset, ra->length, 1, &m) == 0 &&
-        m.kind == GLV_MAP_DATA && m.length >= ra->length && m.host &&
-        m.host->ops->aio_preadv && size_buffer(ra, ra->length) == 0) {
+    if (f->ops->map(f, ra->offset, ra->length, 1, &m) == 0 &&
+        glv_mapping_reads_async(&m, ra->length) && size_buffer(ra, ra->length) == 0) {
         iov.iov_base = ra->buffer;
         iov.iov_len = (size_t)ra->length;
         if (m.host->ops->aio_preadv(m.host, &iov, 1, m.host_offset, prefetch_done, ra) == 0)

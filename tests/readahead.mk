@@ -9,11 +9,12 @@ if HAVE_CRITERION
 readahead_criterion_tests = tests/unit/test_image_readahead tests/gluster/test_image_readahead
 check_PROGRAMS += $(readahead_criterion_tests)
 
-tests_unit_test_image_readahead_SOURCES = tests/unit/test_image_readahead.c
+tests_unit_test_image_readahead_SOURCES = tests/unit/test_image_readahead.c tests/readahead_chain.h
 tests_unit_test_image_readahead_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_unit_test_image_readahead_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
 
-tests_gluster_test_image_readahead_SOURCES = tests/gluster/test_image_readahead.c tests/gluster/test_image_aio_support.h
+tests_gluster_test_image_readahead_SOURCES = tests/gluster/test_image_readahead.c tests/gluster/test_image_aio_support.h \
+	tests/readahead_chain.h
 tests_gluster_test_image_readahead_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_gluster_test_image_readahead_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
 

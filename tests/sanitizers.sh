@@ -58,8 +58,6 @@ wanted_netns=${GLUVIRT_NETNS:-}
 if [ -n "$wanted_netns" ] && [ "$wanted_netns" != "$GLUVIRT_NETNS" ]; then
     die "GLUVIRT_NETNS=$wanted_netns, but $cluster_base/env is for '$GLUVIRT_NETNS'"
 fi
-export GLUVIRT_NETNS GLUVIRT_TEST_HOST GLUVIRT_TEST_HOSTS GLUVIRT_TEST_SOCKET \
-    GLUVIRT_CLUSTER_BASE GLUVIRT_TEST_VOLUMES
 export GLUVIRT_REQUIRE_GLUSTER=${GLUVIRT_REQUIRE_GLUSTER:-1}
 # The tests that start clusters of their own get names derived from the test
 # volumes' namespace, so that this run never tears down the clusters of a

@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -411,9 +410,6 @@ int cmd_convert(int argc, char **argv)
                         "it\n", src_name, dst_name);
         return EXIT_USAGE;
     }
-    if (to_stdout)
-        signal(SIGPIPE, SIG_IGN); /* a reader that goes away is an error message, not a kill */
-
     if (!(pool = gluvirt_pool_new(NULL)) ||
         !(src = open_image(pool, src_name, &src_options)) ||
         (size = gluvirt_image_size(src)) < 0) {

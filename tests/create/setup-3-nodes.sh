@@ -19,11 +19,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 gc=$here/../cluster/gluster-cluster.sh
 setup=$here/../../scripts/virt-store-setup.sh
 
-skip_or_fail() {
-    [ "${GLUVIRT_REQUIRE_GLUSTER:-0}" = 1 ] && fail "$*"
-    echo "SKIP: $*"
-    exit 77
-}
 [ "$(id -u)" = 0 ] || skip_or_fail "setup-3-nodes starts a gluster cluster in a network namespace: run as root"
 command -v glusterd >/dev/null || skip_or_fail "glusterd is not installed"
 

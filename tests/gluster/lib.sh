@@ -21,3 +21,11 @@ fail() {
     echo "FAIL: $*" >&2
     exit 1
 }
+
+# What a script cannot do here (not root, a tool missing): a failure when
+# GLUVIRT_REQUIRE_GLUSTER=1 (CI), else a skip.
+skip_or_fail() {
+    [ "${GLUVIRT_REQUIRE_GLUSTER:-0}" = 1 ] && fail "$*"
+    echo "SKIP: $*"
+    exit 77
+}

@@ -15,11 +15,6 @@ builddir=${top_builddir:-$(pwd)}
 prog=$builddir/tests/gluster/pool_failover
 gc=$here/../cluster/gluster-cluster.sh
 
-skip_or_fail() {
-    [ "${GLUVIRT_REQUIRE_GLUSTER:-0}" = 1 ] && fail "$*"
-    echo "SKIP: $*"
-    exit 77
-}
 [ "$(id -u)" = 0 ] || skip_or_fail "pool-failover starts a gluster cluster in a network namespace: run as root"
 command -v glusterd >/dev/null || skip_or_fail "glusterd is not installed"
 [ -x "$prog" ] || skip_or_fail "$prog is not built (configure found no Criterion?)"

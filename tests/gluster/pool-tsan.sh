@@ -15,11 +15,6 @@ builddir=${top_builddir:-$(pwd)}
 . "$here/lib.sh"
 require_gluster
 
-skip_or_fail() {
-    [ "${GLUVIRT_REQUIRE_GLUSTER:-0}" = 1 ] && fail "$*"
-    echo "SKIP: $*"
-    exit 77
-}
 command -v clang >/dev/null || skip_or_fail "clang not found: apt-get install clang"
 [ -f "$builddir/config.h" ] || fail "no config.h in $builddir: run me from a configured build tree"
 gfapi_cflags=$(pkg-config --cflags glusterfs-api) || fail "pkg-config does not know glusterfs-api"

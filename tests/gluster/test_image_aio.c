@@ -1,4 +1,8 @@
 /* Callback I/O on the real volume: integrity through both APIs, close with requests in flight. */
+#define AIO_TEST_IMAGES                                                                   \
+    {"integrity-thread.raw", (uint64_t)INTEGRITY_THREADS * INTEGRITY_REGION},              \
+    {"integrity-poll.raw", (uint64_t)INTEGRITY_THREADS * INTEGRITY_REGION},                \
+    {"close.raw", 1u << 20}, {"close-rounds.raw", 1u << 20},
 #include "test_image_aio_support.h"
 
 /* ------------------------------------------------------------ integrity */

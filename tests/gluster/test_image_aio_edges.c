@@ -1,4 +1,8 @@
 /* Callback I/O on the real volume: callback counting, the end of the image, submit errors. */
+#define AIO_TEST_IMAGES                                                                   \
+    {"count-thread.raw", COUNT_IMAGE_SIZE}, {"count-poll.raw", COUNT_IMAGE_SIZE},           \
+    {"odd.raw", 1u << 20}, /* cut to ODD_SIZE by its test */                               \
+    {"readonly.raw", 65536}, {"shrunk.raw", 1u << 20},
 #include "test_image_aio_support.h"
 
 /* ------------------------------------------------------------ counting */

@@ -6,6 +6,9 @@
  * for reads of mixed sizes, reads cut by the end of the image and reads
  * past the end of a file another handle shrank (zeros there).
  */
+#define AIO_TEST_IMAGES                                                                   \
+    {"merge-thread.raw", MERGE_IMAGE_SIZE}, {"merge-poll.raw", MERGE_IMAGE_SIZE},           \
+    {"merge-shrunk.raw", MERGE_IMAGE_SIZE},
 #include "test_image_aio_support.h"
 
 #define CHAIN_DEPTH 32

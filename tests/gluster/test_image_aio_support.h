@@ -73,26 +73,18 @@
 #define COUNT_IMAGE_SIZE (1u << 20)
 #define MERGE_IMAGE_SIZE (4u << 20)
 
-/* Every image the suite uses.  Each test has its own, so tests may run in
- * parallel; qemu-img makes them full of zeros. */
+/* The images this program's tests use, which its runner makes before the
+ * tests and empties after them: AIO_TEST_IMAGES, defined before this header
+ * is included, lists them as {name, size}, entries each followed by a comma
+ * (none: the program makes its own).  Each test has its own image, so tests
+ * may run in parallel; qemu-img makes them full of zeros. */
+#ifndef AIO_TEST_IMAGES
+#define AIO_TEST_IMAGES
+#endif
 static const struct {
     const char *name;
     uint64_t size;
-} images[] = {
-    {"integrity-thread.raw", (uint64_t)INTEGRITY_THREADS * INTEGRITY_REGION},
-    {"integrity-poll.raw", (uint64_t)INTEGRITY_THREADS * INTEGRITY_REGION},
-    {"close.raw", 1u << 20},
-    {"close-rounds.raw", 1u << 20},
-    {"count-thread.raw", COUNT_IMAGE_SIZE},
-    {"count-poll.raw", COUNT_IMAGE_SIZE},
-    {"odd.raw", 1u << 20}, /* cut to ODD_SIZE by its test */
-    {"readonly.raw", 65536},
-    {"shrunk.raw", 1u << 20},
-    {"merge-thread.raw", MERGE_IMAGE_SIZE},
-    {"merge-poll.raw", MERGE_IMAGE_SIZE},
-    {"merge-shrunk.raw", MERGE_IMAGE_SIZE},
-};
-#define IMAGE_COUNT (sizeof images / sizeof images[0])
+} images[] = {AIO_TEST_IMAGES {NULL, 0}}; /* ends with a NULL name */
 
 /* ------------------------------------------------------------ environment */
 
@@ -167,12 +159,12 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
     (void)set;
     snprintf(tag, sizeof tag, "%ld", (long)getpid());
     setenv("GLUVIRT_AIO_TEST_TAG", tag, 1);
-    if (!host || !(out = open_memstream(&script, &length)))
-        return; /* each test reports why it cannot run */
+    if (!images[0].name || !host || !(out = open_memstream(&script, &length)))
+        return; /* none to make, or each test reports why it cannot run */
     /* qemu-img's gfapi logs end up on stderr while it finishes: keep them
      * out of the test output unless qemu-img fails. */
     fputs("logs=$(mktemp -d) || exit 1\nfailed=0\n", out);
-    for (size_t i = 0; i < IMAGE_COUNT; i++)
+    for (size_t i = 0; images[i].name; i++)
         fprintf(out, "qemu-img create -q -f raw 'gluster://%s/%s/gluvirt-aio-test-%s-%s' "
                      "%" PRIu64 " 2>\"$logs/%zu\" &\npids=\"$pids $!\"\n",
                 host, VOLUME, tag, images[i].name, images[i].size, i);
@@ -197,11 +189,11 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
     gluvirt_pool *pool = NULL;
 
     (void)stats;
-    if (host && tag && pool_options && options &&
+    if (images[0].name && host && tag && pool_options && options &&
         gluvirt_pool_options_set_exit_wait(pool_options, 0) == 0 &&
         gluvirt_open_options_set_writable(options, 1) == 0 &&
         (pool = gluvirt_pool_new(pool_options)) != NULL) {
-        for (size_t i = 0; i < IMAGE_COUNT; i++) {
+        for (size_t i = 0; images[i].name; i++) {
             char *uri;
             gluvirt_image *image;
 

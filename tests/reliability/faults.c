@@ -495,9 +495,10 @@ static void glusterd_restart(const char *volume)
         }
         start = rel_now();
         image = rel_open(pool, uri, 1, 0);
-        snprintf(what, sizeof what, "open after %s", round ? "a glusterd restart" : "nothing");
         if (round)
             snprintf(what, sizeof what, "open after node %d's glusterd restarted", round);
+        else
+            snprintf(what, sizeof what, "open after nothing");
         rel_check(image != NULL, what, "%s after %.2f s (%s)",
                   image ? "opened" : gluvirt_errmsg(), rel_now() - start,
                   gluvirt_pool_stat(pool, GLUVIRT_POOL_HITS) > hits ? "the idle connection reused"

@@ -20,8 +20,7 @@
 #
 # Ends with the figures: faults survived, bytes verified, RSS, durations.
 # Needs root and glusterd: without them it skips, or fails when
-# GLUVIRT_REQUIRE_GLUSTER=1.  GLUVIRT_RELIABILITY=skip skips it (for a
-# second run of the suite, as in distcheck).  GLUVIRT_TEST_SEED replays a run.
+# GLUVIRT_REQUIRE_GLUSTER=1.  GLUVIRT_TEST_SEED replays a run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
@@ -30,19 +29,8 @@ tool=$srcdir/tests/cluster/three-node.sh
 faults=$builddir/tests/reliability/faults
 load=$builddir/tests/reliability/load
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-skip_or_fail() {
-    [ "${GLUVIRT_REQUIRE_GLUSTER:-0}" = 1 ] && fail "$*"
-    echo "SKIP: $*"
-    exit 77
-}
-if [ "${GLUVIRT_RELIABILITY:-}" = skip ]; then
-    echo "SKIP: GLUVIRT_RELIABILITY=skip"
-    exit 77
-fi
+# shellcheck source=tests/gluster/lib.sh
+. "$srcdir/tests/gluster/lib.sh"
 [ "$(id -u)" = 0 ] || skip_or_fail "the reliability tests start a gluster pool in a network namespace: run as root"
 command -v glusterd >/dev/null || skip_or_fail "glusterd is not installed"
 if [ ! -x "$faults" ] || [ ! -x "$load" ]; then

@@ -680,10 +680,9 @@ int rel_workers_stop(struct rel_worker *workers, int count)
 {
     int failed = 0;
 
-    if (count > 0)
-        atomic_store(workers[0].stop, 1);
+    for (int i = 0; i < count; i++)
+        atomic_store(workers[i].stop, 1); /* all of them first, then wait */
     for (int i = 0; i < count; i++) {
-        atomic_store(workers[i].stop, 1);
         pthread_join(workers[i].thread, NULL);
         pthread_mutex_destroy(&workers[i].lock);
         pthread_cond_destroy(&workers[i].changed);
