@@ -1,6 +1,6 @@
 /*
  * Concurrency stress of the connection pool, meant to run under
- * ThreadSanitizer (tests/gluster/pool-tsan.sh builds it with the library
+ * ThreadSanitizer (tests/tsan.sh builds it with the library
  * sources and -fsanitize=thread) against the test volumes gv0 gv1 gv2:
  *
  *   1. one pool, linger 60 s: 16 threads x 200 connect/release cycles over
