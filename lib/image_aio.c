@@ -24,6 +24,7 @@
 
 #include "image_internal.h"
 #include "image_readahead.h"
+#include "stats.h"
 
 #define MAX_WORKERS 16
 
@@ -385,8 +386,11 @@ static int start_merged(struct aio_request *first, int count, uint64_t total)
         m->iov[i].iov_len = (size_t)r->length;
     }
     if (map.host->ops->aio_preadv(map.host, m->iov, count, map.host_offset, merged_done, m) ==
-        0)
+        0) {
+        glv_stat_add(GLV_STAT_MERGED_READS, 1);
+        glv_stat_add(GLV_STAT_MERGED_REQUESTS, (uint64_t)count);
         return 0;
+    }
     free(m);
     return -1;
 }

@@ -15,8 +15,11 @@ tests_unit_test_image_readahead_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpt
 
 tests_gluster_test_image_readahead_SOURCES = tests/gluster/test_image_readahead.c tests/gluster/test_image_aio_support.h \
 	tests/readahead_chain.h
+# It asserts that prefetches are sent and hit (lib/stats.h): linked with the
+# library's objects, internal counters and all.
+tests_gluster_test_image_readahead_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
 tests_gluster_test_image_readahead_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
-tests_gluster_test_image_readahead_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
+tests_gluster_test_image_readahead_LDADD = lib/libgluvirt_core.la $(CRITERION_LIBS) -lpthread
 
 TESTS += $(readahead_criterion_tests)
 endif

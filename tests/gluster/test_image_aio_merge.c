@@ -10,6 +10,7 @@
     {"merge-thread.raw", MERGE_IMAGE_SIZE}, {"merge-poll.raw", MERGE_IMAGE_SIZE},           \
     {"merge-shrunk.raw", MERGE_IMAGE_SIZE},
 #include "test_image_aio_support.h"
+#include "stats.h"
 
 #define CHAIN_DEPTH 32
 #define CHAIN_READS 6000
@@ -150,6 +151,21 @@ static void run_chain(struct chain *c, gluvirt_completion_mode mode)
                 c->bytes, now_ms() - started);
 }
 
+/* The chain's reads went out merged, not merely right: every callback
+ * submits the next read of a run that continues the one before, so most of
+ * the chain's reads travel in merged storage reads. */
+static void expect_merging(uint64_t merged_before, uint64_t parts_before)
+{
+    uint64_t merged = glv_stat_get(GLV_STAT_MERGED_READS) - merged_before;
+    uint64_t parts = glv_stat_get(GLV_STAT_MERGED_REQUESTS) - parts_before;
+
+    cr_log_info("%" PRIu64 " merged storage reads carried %" PRIu64 " of %d requests", merged,
+                parts, CHAIN_READS);
+    cr_assert_gt(merged, 0, "no storage read carried more than one request");
+    cr_assert_geq(parts, CHAIN_READS / 4, "merged reads carried only %" PRIu64 " of %d requests",
+                  parts, CHAIN_READS);
+}
+
 static void sequential_reads_from_callbacks(const char *name, gluvirt_completion_mode mode)
 {
     const char *host = require_gluster();
@@ -157,16 +173,20 @@ static void sequential_reads_from_callbacks(const char *name, gluvirt_completion
     gluvirt_pool *pool = make_pool();
     gluvirt_image *image = open_image(pool, uri, 1, mode, CHAIN_DEPTH + 1);
     struct chain *c = calloc(1, sizeof *c);
+    uint64_t merged_before, parts_before;
 
     cr_assert_not_null(c);
     write_pattern(image, MERGE_IMAGE_SIZE);
     c->image = image;
     c->size = c->file_end = MERGE_IMAGE_SIZE;
+    merged_before = glv_stat_get(GLV_STAT_MERGED_READS);
+    parts_before = glv_stat_get(GLV_STAT_MERGED_REQUESTS);
     run_chain(c, mode);
     /* 6000 reads of 19 KiB on average go round the 4 MiB image more than
      * once, so reads were cut by its end and started again at 0. */
     cr_assert_gt(c->bytes, 2ull * MERGE_IMAGE_SIZE);
     cr_assert_eq(close_image(image), 0, "%s", gluvirt_errmsg());
+    expect_merging(merged_before, parts_before);
     gluvirt_pool_free(pool);
     free(c);
     free(uri);
@@ -192,6 +212,7 @@ Test(aio_gluster, merged_reads_beyond_a_file_shrunk_underneath)
     gluvirt_image *image = open_image(pool, uri, 0, THREAD, CHAIN_DEPTH + 1);
     gluvirt_image *shrinker = open_image(pool, uri, 1, THREAD, 0);
     struct chain *c = calloc(1, sizeof *c);
+    uint64_t merged_before, parts_before;
 
     cr_assert_not_null(c);
     write_pattern(shrinker, MERGE_IMAGE_SIZE);
@@ -202,8 +223,11 @@ Test(aio_gluster, merged_reads_beyond_a_file_shrunk_underneath)
     c->start = MERGE_IMAGE_SIZE - (1u << 20);
     c->size = MERGE_IMAGE_SIZE;
     c->file_end = MERGE_IMAGE_SIZE - 300001;
+    merged_before = glv_stat_get(GLV_STAT_MERGED_READS);
+    parts_before = glv_stat_get(GLV_STAT_MERGED_REQUESTS);
     run_chain(c, THREAD);
     cr_assert_eq(close_image(image), 0, "%s", gluvirt_errmsg());
+    expect_merging(merged_before, parts_before);
     gluvirt_pool_free(pool);
     free(c);
     free(uri);

@@ -18,6 +18,7 @@
  */
 #include "test_image_aio_support.h"
 #include "../readahead_chain.h"
+#include "stats.h"
 
 #define RA_IMAGE_SIZE (8u << 20)
 #define RA_HOLE_START (3u << 20) /* zeros: qemu-img leaves the clusters out */
@@ -79,15 +80,45 @@ static void drop_ra_image(struct ra_image *image)
 
 /* ------------------------------------------------------------ tests */
 
+/* Reads up to this long are prefetched (lib/image_readahead.c). */
+#define RA_MAX_PREFETCH (256u << 10)
+
+/* The chain's reads were served from prefetches, not merely right: at queue
+ * depth 1, a sequential read goes out with a prefetch of the next one, which
+ * is then served from it, and so on in pairs; every prefetch but perhaps
+ * the last one (the chain ends) is read.  Reads longer than the read-ahead
+ * takes are never prefetched. */
+static void expect_readahead(int count, size_t length, uint64_t prefetches_before,
+                             uint64_t hits_before)
+{
+    uint64_t prefetches = glv_stat_get(GLV_STAT_READAHEAD_PREFETCHES) - prefetches_before;
+    uint64_t hits = glv_stat_get(GLV_STAT_READAHEAD_HITS) - hits_before;
+
+    cr_log_info("%d reads of %zu bytes: %" PRIu64 " prefetches, %" PRIu64 " hits", count, length,
+                prefetches, hits);
+    if (length > RA_MAX_PREFETCH) {
+        cr_assert_eq(prefetches, 0, "%" PRIu64 " prefetches for reads of %zu bytes", prefetches,
+                     length);
+        return;
+    }
+    cr_assert_geq(prefetches, (uint64_t)(count / 3), "%" PRIu64 " prefetches for %d reads",
+                  prefetches, count);
+    cr_assert_geq(hits + 1, prefetches, "%" PRIu64 " of %" PRIu64 " prefetches were read", hits,
+                  prefetches);
+}
+
 static void sequential_pass(gluvirt_pool *pool, const struct ra_image *ri, gluvirt_format format,
                             gluvirt_completion_mode mode, uint64_t start, size_t length)
 {
     gluvirt_image *image = chain_open(pool, ri->uri, format, 0, mode);
     int count;
     struct step *steps = sequential_steps(start, RA_IMAGE_SIZE, length, &count);
+    uint64_t prefetches = glv_stat_get(GLV_STAT_READAHEAD_PREFETCHES);
+    uint64_t hits = glv_stat_get(GLV_STAT_READAHEAD_HITS);
 
     run_chain(image, mode, steps, count, ri->bytes);
     cr_assert_eq(gluvirt_image_close(image), 0, "%s", gluvirt_errmsg());
+    expect_readahead(count, length, prefetches, hits);
     free(steps);
 }
 
@@ -131,8 +162,8 @@ static void all_passes(const char *name, const char *format_name, gluvirt_format
     sequential_pass(pool, &ri, format, POLL, 0, 65536);
     sequential_pass(pool, &ri, format, THREAD, 5u << 20, 4096); /* across the hole's end */
     sequential_pass(pool, &ri, format, POLL, 0, 12345);         /* straddles clusters */
-    sequential_pass(pool, &ri, format, THREAD, 0, 1u << 20);    /* the longest it prefetches */
-    sequential_pass(pool, &ri, format, THREAD, 0, 3u << 19);    /* longer: never */
+    sequential_pass(pool, &ri, format, THREAD, 0, RA_MAX_PREFETCH); /* the longest it prefetches */
+    sequential_pass(pool, &ri, format, THREAD, 0, 1u << 20);        /* longer: never */
     interleaved_pass(pool, &ri, format, THREAD, 65536);
     interleaved_pass(pool, &ri, format, POLL, 32768);
     close_rounds(pool, &ri, format, 60);
@@ -171,6 +202,7 @@ Test(readahead_gluster, writable_raw_reads_its_writes)
     gluvirt_image *image = chain_open(pool, ri.uri, GLUVIRT_FORMAT_RAW, 1, THREAD);
     int count;
     struct step *steps = sequential_steps(0, RA_IMAGE_SIZE, 65536, &count);
+    uint64_t prefetches = glv_stat_get(GLV_STAT_READAHEAD_PREFETCHES);
 
     run_chain(image, THREAD, steps, count, ri.bytes);
     for (int round = 0; round < 3; round++) {
@@ -183,6 +215,8 @@ Test(readahead_gluster, writable_raw_reads_its_writes)
         run_chain(image, THREAD, steps, count, ri.bytes);
     }
     cr_assert_eq(gluvirt_image_close(image), 0, "%s", gluvirt_errmsg());
+    /* A writable image has no read-ahead: what it prefetched could be stale. */
+    cr_assert_eq(glv_stat_get(GLV_STAT_READAHEAD_PREFETCHES), prefetches);
     gluvirt_pool_free(pool);
     free(steps);
     drop_ra_image(&ri);
