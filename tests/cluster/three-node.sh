@@ -31,15 +31,24 @@
 #                       clients the brick had, for start-bricks.
 #   cont-brick VOL I    SIGCONT a brick stopped with kill-brick VOL I STOP
 #   start-bricks VOL    'volume start VOL force', then wait until every brick
-#                       is online and every brick killed before has at least
-#                       the clients it had then (the clients reconnected)
+#                       is online, every brick killed before has at least
+#                       the clients it had then (the clients reconnected),
+#                       and a fresh client reaches all three (heal info says
+#                       "Connected"), starting the volume again as needed
+#   settle VOL [SECONDS]
+#                       wait (default GLUVIRT3_WAIT, 60 s) until heal info
+#                       from a fresh client shows every brick "Connected"
+#                       with no entry left to heal, starting the volume again
+#                       while a brick is unreachable and asking for a heal
+#                       while entries remain: the pool has really recovered
+#                       and the next fault may come
 #   kill-glusterd I     SIGKILL node I's glusterd by pid (its bricks keep
 #                       running) and wait until it is gone
 #   start-glusterd I    start node I's glusterd again; waits for its peers
 #   agree VOL [SECONDS] wait (default 60 s) until the three bricks of VOL hold
 #                       identical files (self-heal done); prints what it compared
 #   repair              start every glusterd and brick that is down (after a
-#                       test that stopped halfway)
+#                       test that stopped halfway), then settle both volumes
 set -euo pipefail
 
 PROG=${0##*/}
@@ -52,6 +61,7 @@ NODES=3
 PING_TIMEOUT=${GLUVIRT3_PING_TIMEOUT:-5}
 VOLUMES="rep3 vmstore"
 WAIT=${GLUVIRT3_WAIT:-60}
+GLFSHEAL=${GLUVIRT3_GLFSHEAL:-}
 
 export GLUVIRT_NETNS=$NS GLUVIRT_CLUSTER_BASE=$BASE
 
@@ -187,6 +197,75 @@ cmd_cont_brick() {
     msg "brick $2 of $1 (pid $pid) continued"
 }
 
+# Right after a kill -9, glusterd may still think a brick online, so a
+# 'volume start force' then restarts nothing; only a new client tells
+# whether every brick can be reached.  glfsheal is that client (the CLI's
+# 'volume heal VOL info' would ask the system glusterd, not ours: it runs
+# glfsheal without the socket, so it is run here with node 1's socket as
+# the last two arguments).
+find_glfsheal() {
+    local f
+    [ -z "$GLFSHEAL" ] || return 0
+    for f in /usr/lib/x86_64-linux-gnu/glusterfs/glfsheal /usr/lib64/glusterfs/glfsheal \
+        /usr/libexec/glusterfs/glfsheal /usr/lib/glusterfs/glfsheal; do
+        [ -x "$f" ] && GLFSHEAL=$f && return 0
+    done
+    die "glfsheal not found (set GLUVIRT3_GLFSHEAL)"
+}
+
+# heal_state VOL: run heal info once; sets HEAL_BRICKS, HEAL_CONNECTED,
+# HEAL_CLEAN (bricks with "Number of entries: 0") and HEAL_OUT.
+heal_state() {
+    find_glfsheal
+    HEAL_OUT=$(ip netns exec "$NS" timeout -k 5 60 "$GLFSHEAL" "$1" --nolog \
+        glusterd-sock "$BASE/n1/glusterd.socket" 2>&1) || true
+    HEAL_BRICKS=$(grep -c '^Brick ' <<<"$HEAL_OUT" || true)
+    HEAL_CONNECTED=$(grep -c '^Status: Connected$' <<<"$HEAL_OUT" || true)
+    HEAL_CLEAN=$(grep -c '^Number of entries: 0$' <<<"$HEAL_OUT" || true)
+}
+
+# wait_healthy VOL WHAT: WHAT is "connected" (every brick reachable) or
+# "settled" (also nothing to heal).  Starts the volume again every few
+# seconds while a brick cannot be reached, asks for an index heal every few
+# seconds while entries remain; dies after WAIT seconds saying which.
+wait_healthy() {
+    local vol=$1 what=$2 t0 last_start=-100 last_heal=$SECONDS rounds=0
+    t0=$(now)
+    while :; do
+        heal_state "$vol"
+        rounds=$((rounds + 1))
+        if [ "$HEAL_BRICKS" = 3 ] && [ "$HEAL_CONNECTED" = 3 ]; then
+            [ "$what" = connected ] && break
+            [ "$HEAL_CLEAN" = 3 ] && break
+            if [ $((SECONDS - last_heal)) -ge 5 ]; then
+                gcli --timeout=30 volume heal "$vol" >/dev/null 2>&1 || true
+                last_heal=$SECONDS
+            fi
+        elif [ $((SECONDS - last_start)) -ge 3 ]; then
+            gcli --timeout=60 volume start "$vol" force >/dev/null ||
+                msg "volume start $vol force failed; trying again"
+            last_start=$SECONDS
+        fi
+        if [ "$(awk -v a="$t0" -v b="$(now)" -v w="$WAIT" 'BEGIN { print (b - a > w) }')" = 1 ]; then
+            printf '%s\n' "$HEAL_OUT" >&2
+            gcli volume status "$vol" >&2 || true
+            if [ "$HEAL_BRICKS" = 3 ] && [ "$HEAL_CONNECTED" = 3 ]; then
+                die "$vol has not healed within $WAIT s: heal info above still lists entries on $((3 - HEAL_CLEAN)) brick(s) (is the self-heal daemon running?)"
+            fi
+            die "a new client of $vol reaches $HEAL_CONNECTED of 3 bricks after $WAIT s of 'volume start $vol force' (heal info and volume status above)"
+        fi
+        sleep 0.5
+    done
+    msg "$vol $what: heal info shows 3 bricks connected${HEAL_CLEAN:+, $HEAL_CLEAN with 0 entries} after $(elapsed "$t0") s ($rounds look(s))"
+}
+
+cmd_settle() {
+    if [ $# -lt 1 ] || [ $# -gt 2 ]; then die "usage: $PROG settle VOL [SECONDS]"; fi
+    check_volume "$1"
+    [ $# -lt 2 ] || WAIT=$2
+    wait_healthy "$1" settled
+}
+
 cmd_start_bricks() {
     [ $# -eq 1 ] || die "usage: $PROG start-bricks VOL"
     local vol=$1 t0 i want got ok
@@ -223,6 +302,7 @@ cmd_start_bricks() {
     done
     rm -f "$BASE/clients-$vol"-*
     msg "bricks of $vol online, clients reconnected after $(elapsed "$t0") s"
+    wait_healthy "$vol" connected
 }
 
 glusterd_pid() {
@@ -268,6 +348,7 @@ cmd_repair() {
             fi
         done
         cmd_start_bricks "$v"
+        wait_healthy "$v" settled
     done
 }
 
@@ -305,7 +386,7 @@ cmd_agree() {
 }
 
 main() {
-    [ $# -ge 1 ] || die "usage: $PROG up|down|env|status|exec|gluster|brick-pid|kill-brick|cont-brick|start-bricks|kill-glusterd|start-glusterd|agree|repair ..."
+    [ $# -ge 1 ] || die "usage: $PROG up|down|env|status|exec|gluster|brick-pid|kill-brick|cont-brick|start-bricks|kill-glusterd|start-glusterd|settle|agree|repair ..."
     [ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
     local sub=$1
     shift
@@ -322,6 +403,7 @@ main() {
         start-bricks) cmd_start_bricks "$@" ;;
         kill-glusterd) cmd_kill_glusterd "$@" ;;
         start-glusterd) cmd_start_glusterd "$@" ;;
+        settle) cmd_settle "$@" ;;
         agree) cmd_agree "$@" ;;
         repair) cmd_repair ;;
         *) die "unknown command '$sub'" ;;

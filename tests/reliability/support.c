@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,45 @@ void rel_sleep(double seconds)
     ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+double rel_ping_timeout(void)
+{
+    const char *text = getenv("GLUVIRT3_PING_TIMEOUT");
+
+    return text && atof(text) > 0 ? atof(text) : 5.0;
+}
+
+/* Defined when AddressSanitizer's runtime is in the process (it is linked
+ * into the sanitizer build); declared weak so that the plain build links. */
+extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
+int64_t rel_heap_bytes(const char **source)
+{
+    struct mallinfo2 info;
+
+    if (__sanitizer_get_current_allocated_bytes) {
+        *source = "AddressSanitizer's allocator: bytes allocated and not freed";
+        return (int64_t)__sanitizer_get_current_allocated_bytes();
+    }
+    info = mallinfo2();
+    *source = "glibc mallinfo2: uordblks + hblkhd";
+    return (int64_t)(info.uordblks + info.hblkhd);
+}
+
+void rel_clock_text(double when, char *text, size_t size)
+{
+    struct timespec real;
+    struct tm tm;
+    double wall;
+    time_t seconds;
+
+    clock_gettime(CLOCK_REALTIME, &real);
+    wall = (double)real.tv_sec + (double)real.tv_nsec / 1e9 - rel_now() + when;
+    seconds = (time_t)wall;
+    gmtime_r(&seconds, &tm);
+    snprintf(text, size, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)((wall - (double)seconds) * 1000));
 }
 
 long rel_rss_kib(void)
@@ -272,6 +312,87 @@ out:
     return verified;
 }
 
+/* ------------------------------------------------------------ latency */
+
+/* 2^(k/8) for k = 0..7: the bucket edges within an octave. */
+static const double eighths[8] = {1.0,
+                                  1.0905077326652577,
+                                  1.1892071150027210,
+                                  1.2968395546510096,
+                                  1.4142135623730951,
+                                  1.5422108254079407,
+                                  1.6817928305074290,
+                                  1.8340080864093424};
+
+/* Bucket 0 holds [0, 1 us); bucket 1 + 8 * octave + k holds
+ * [2^octave * eighths[k], the next edge) microseconds. */
+static int latency_bucket(double seconds)
+{
+    double us = seconds * 1e6, base;
+    int octave, k = 7, bucket;
+
+    if (!(us >= 1.0))
+        return 0;
+    if (us >= 9.2e18)
+        return REL_LATENCY_BUCKETS - 1;
+    octave = 63 - __builtin_clzll((unsigned long long)us);
+    base = (double)(1ULL << octave);
+    while (k > 0 && us < base * eighths[k])
+        k--;
+    bucket = 1 + 8 * octave + k;
+    return bucket < REL_LATENCY_BUCKETS ? bucket : REL_LATENCY_BUCKETS - 1;
+}
+
+static double bucket_upper_edge(int bucket)
+{
+    int octave, k;
+
+    if (bucket == 0)
+        return 1e-6;
+    octave = (bucket - 1) / 8;
+    k = (bucket - 1) % 8;
+    return (double)(1ULL << octave) * (k == 7 ? 2.0 : eighths[k + 1]) / 1e6;
+}
+
+void rel_latency_add(struct rel_latency *latency, double seconds)
+{
+    latency->buckets[latency_bucket(seconds)]++;
+    latency->count++;
+    latency->sum += seconds;
+    if (seconds > latency->max)
+        latency->max = seconds;
+}
+
+void rel_latency_merge(struct rel_latency *into, const struct rel_latency *from)
+{
+    for (int i = 0; i < REL_LATENCY_BUCKETS; i++)
+        into->buckets[i] += from->buckets[i];
+    into->count += from->count;
+    into->sum += from->sum;
+    if (from->max > into->max)
+        into->max = from->max;
+}
+
+double rel_latency_percentile(const struct rel_latency *latency, double fraction)
+{
+    uint64_t wanted, seen = 0;
+
+    if (latency->count == 0)
+        return 0;
+    wanted = (uint64_t)(fraction * (double)latency->count);
+    if (wanted < 1)
+        wanted = 1;
+    for (int i = 0; i < REL_LATENCY_BUCKETS; i++) {
+        seen += latency->buckets[i];
+        if (seen >= wanted) {
+            double edge = bucket_upper_edge(i);
+
+            return edge < latency->max ? edge : latency->max;
+        }
+    }
+    return latency->max;
+}
+
 /* ------------------------------------------------------------ workers */
 
 static int fail(struct rel_worker *w, const char *format, ...)
@@ -389,13 +510,27 @@ static void fill_random(struct rel_worker *w, unsigned char *buf, size_t count)
         buf[i] = (unsigned char)rel_random(&w->state);
 }
 
-static void note_latency(struct rel_worker *w, double started)
+static void note_latency(struct rel_worker *w, double started, int op, size_t count,
+                         uint64_t offset, const struct rel_lane *lane)
 {
     double took = rel_now() - started;
+    int at = REL_SLOWEST_KEPT;
 
     if (took > w->max_latency)
         w->max_latency = took;
+    rel_latency_add(&w->latency, took);
+    rel_latency_add(&w->by_op[op], took);
+    while (at > 0 && took > w->slowest[at - 1].took)
+        at--;
+    if (at == REL_SLOWEST_KEPT)
+        return;
+    memmove(&w->slowest[at + 1], &w->slowest[at],
+            (REL_SLOWEST_KEPT - 1 - (size_t)at) * sizeof w->slowest[0]);
+    w->slowest[at] = (struct rel_slow_request){took, started, w->api, op, count, offset,
+                                               lane->name};
 }
+
+static void maybe_pause(struct rel_worker *w);
 
 static void run_sync(struct rel_worker *w)
 {
@@ -407,6 +542,7 @@ static void run_sync(struct rel_worker *w)
         ssize_t got;
         double started;
 
+        maybe_pause(w);
         pick_op(w, lane, &op, &count, &offset);
         started = rel_now();
         switch (op) {
@@ -443,16 +579,35 @@ static void run_sync(struct rel_worker *w)
             w->reads++;
             w->bytes_verified += count;
         }
-        note_latency(w, started);
+        note_latency(w, started, op, op == OP_FLUSH ? 0 : count, offset, lane);
     }
 }
+
+/* The leaking switch's blocks, each holding the address of the one before:
+ * the heap grows with every request as it would with a leak, yet every
+ * block stays reachable, so LeakSanitizer has nothing to report at exit
+ * (the sanitizer build's report scan would count it). */
+static pthread_mutex_t leak_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *leak_chain;
 
 static void slot_complete(void *user_data, int64_t result)
 {
     struct rel_slot *s = user_data;
+    size_t leak = s->owner->leak_per_request;
 
     s->result = result;
     s->completes++;
+    if (leak) {
+        void **block = malloc(leak < sizeof *block ? sizeof *block : leak);
+
+        if (block) {
+            memset(block, 0x6c, leak < sizeof *block ? sizeof *block : leak);
+            pthread_mutex_lock(&leak_lock);
+            *block = leak_chain;
+            leak_chain = block;
+            pthread_mutex_unlock(&leak_lock);
+        }
+    }
 }
 
 static void slot_release(void *user_data)
@@ -478,7 +633,7 @@ static int reap(struct rel_worker *w, struct rel_slot *s)
     s->done = 0;
     w->finished--;
     pthread_mutex_unlock(&w->lock);
-    note_latency(w, s->submitted);
+    note_latency(w, s->submitted, s->op, s->count, s->offset, s->lane);
     if (s->completes != 1 || s->releases != 1)
         return fail(w, "%s at %" PRIu64 ": complete ran %d times, release %d times",
                     op_names[s->op], s->offset, s->completes, s->releases);
@@ -618,16 +773,12 @@ static int aio_pass(struct rel_worker *w, int draining)
     return busy;
 }
 
-static void run_aio(struct rel_worker *w)
+/* Wait for every request in flight: no callback may outlive the slots,
+ * failure or not. */
+static void drain(struct rel_worker *w)
 {
-    double start;
+    double start = rel_now();
 
-    while (!atomic_load(w->stop) && !w->failure[0]) {
-        aio_pass(w, 0);
-        wait_finished(w, 0.1);
-    }
-    /* Drain: no callback may outlive the slots, failure or not. */
-    start = rel_now();
     while (aio_pass(w, 1) > 0) {
         if (rel_now() - start > 2 * REL_HANG_SECONDS) {
             /* The slots cannot be freed while gfapi may still fill them. */
@@ -640,6 +791,29 @@ static void run_aio(struct rel_worker *w)
     }
 }
 
+/* When asked to pause: drain (callback workers), say so, and wait. */
+static void maybe_pause(struct rel_worker *w)
+{
+    if (!w->pause || !atomic_load(w->pause))
+        return;
+    if (w->api == REL_AIO)
+        drain(w);
+    atomic_store(&w->paused, 1);
+    while (atomic_load(w->pause) && !atomic_load(w->stop))
+        rel_sleep(0.01);
+    atomic_store(&w->paused, 0);
+}
+
+static void run_aio(struct rel_worker *w)
+{
+    while (!atomic_load(w->stop) && !w->failure[0]) {
+        maybe_pause(w);
+        aio_pass(w, 0);
+        wait_finished(w, 0.1);
+    }
+    drain(w);
+}
+
 static void *worker_main(void *arg)
 {
     struct rel_worker *w = arg;
@@ -648,6 +822,7 @@ static void *worker_main(void *arg)
         run_sync(w);
     else
         run_aio(w);
+    atomic_store(&w->running, 0);
     return NULL;
 }
 
@@ -659,6 +834,8 @@ int rel_workers_start(struct rel_worker *workers, int count)
         w->state = w->seed ? w->seed : 1;
         w->failure[0] = '\0';
         w->finished = 0;
+        atomic_store(&w->paused, 0);
+        atomic_store(&w->running, 1);
         for (int l = 0; l < w->lane_count; l++)
             for (unsigned s = 0; s < w->lanes[l].depth; s++) {
                 w->lanes[l].slots[s].owner = w;
@@ -692,4 +869,96 @@ int rel_workers_stop(struct rel_worker *workers, int count)
             failed++;
     }
     return failed;
+}
+
+void rel_workers_pause(struct rel_worker *workers, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (workers[i].pause)
+            atomic_store(workers[i].pause, 1);
+    for (int i = 0; i < count; i++)
+        while (workers[i].pause && !atomic_load(&workers[i].paused) &&
+               atomic_load(&workers[i].running))
+            rel_sleep(0.01);
+}
+
+void rel_workers_resume(struct rel_worker *workers, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (workers[i].pause)
+            atomic_store(workers[i].pause, 0);
+}
+
+static int slower_first(const void *a, const void *b)
+{
+    double x = ((const struct rel_slow_request *)a)->took;
+    double y = ((const struct rel_slow_request *)b)->took;
+
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void rel_report_latency(const char *name, struct rel_worker *workers, int count,
+                        struct rel_latency *merged)
+{
+    struct rel_slow_request *all = calloc((size_t)count * REL_SLOWEST_KEPT, sizeof *all);
+    struct rel_latency by_op[3];
+    size_t kept = 0;
+
+    memset(merged, 0, sizeof *merged);
+    memset(by_op, 0, sizeof by_op);
+    for (int i = 0; i < count; i++) {
+        struct rel_worker *w = &workers[i];
+
+        rel_latency_merge(merged, &w->latency);
+        for (int op = 0; op < 3; op++)
+            rel_latency_merge(&by_op[op], &w->by_op[op]);
+        memset(w->by_op, 0, sizeof w->by_op);
+        for (int k = 0; all && k < REL_SLOWEST_KEPT && w->slowest[k].took > 0; k++)
+            all[kept++] = w->slowest[k];
+        memset(&w->latency, 0, sizeof w->latency);
+        memset(w->slowest, 0, sizeof w->slowest);
+        w->max_latency = 0;
+    }
+    rel_figure("latency", "%s: p50 %.1f ms, p99 %.1f ms, max %.3f s, mean %.1f ms "
+               "(%" PRIu64 " requests)", name, rel_latency_percentile(merged, 0.5) * 1e3,
+               rel_latency_percentile(merged, 0.99) * 1e3, merged->max,
+               merged->count ? merged->sum / (double)merged->count * 1e3 : 0.0, merged->count);
+    for (int op = 0; op < 3; op++)
+        if (by_op[op].count)
+            rel_note("%s: %ss: p50 %.1f ms, p99 %.1f ms, max %.3f s (%" PRIu64 ")", name,
+                     op_names[op], rel_latency_percentile(&by_op[op], 0.5) * 1e3,
+                     rel_latency_percentile(&by_op[op], 0.99) * 1e3, by_op[op].max,
+                     by_op[op].count);
+    if (all)
+        qsort(all, kept, sizeof *all, slower_first);
+    for (size_t i = 0; i < kept && i < REL_SLOWEST_KEPT; i++) {
+        char when[32];
+
+        rel_clock_text(all[i].submitted, when, sizeof when);
+        rel_note("%s: slow request %zu: %.3f s, %s %s of %zu at %" PRIu64 " of %s, "
+                 "submitted %s UTC",
+                 name, i + 1, all[i].took, all[i].api == REL_AIO ? "callback" : "sync",
+                 op_names[all[i].op], all[i].count, all[i].offset,
+                 all[i].lane ? all[i].lane : "the image", when);
+    }
+    free(all);
+}
+
+double rel_latency_bound(const struct rel_latency *latency)
+{
+    return REL_LATENCY_PING_FACTOR * rel_ping_timeout() +
+           REL_LATENCY_P50_FACTOR * rel_latency_percentile(latency, 0.5);
+}
+
+void rel_check_latency(const char *name, struct rel_worker *workers, int count)
+{
+    struct rel_latency latency;
+    char what[160];
+
+    rel_report_latency(name, workers, count, &latency);
+    snprintf(what, sizeof what, "%s: no request slower than the bound", name);
+    rel_check(latency.max <= rel_latency_bound(&latency), what,
+              "slowest %.3f s, bound %.3f s (%d x ping timeout %.1f s + %d x p50 %.1f ms)",
+              latency.max, rel_latency_bound(&latency), REL_LATENCY_PING_FACTOR,
+              rel_ping_timeout(), REL_LATENCY_P50_FACTOR, rel_latency_percentile(&latency, 0.5) * 1e3);
 }

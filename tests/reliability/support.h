@@ -22,6 +22,10 @@
 /* A request that takes longer than this is called a hang. */
 #define REL_HANG_SECONDS 30.0
 
+/* Ping timeout of the pool's volumes, in seconds (GLUVIRT3_PING_TIMEOUT,
+ * which three-node.sh sets; 5 when unset). */
+double rel_ping_timeout(void);
+
 /* ------------------------------------------------------------ reporting */
 
 /* "ok: what[: detail]" or "FAIL: ..." on stdout; counts failures. */
@@ -37,6 +41,19 @@ double rel_now(void);
 void rel_sleep(double seconds);
 /* Resident set size of this process in KiB, or -1. */
 long rel_rss_kib(void);
+
+/*
+ * rel_heap_bytes: bytes the program (gfapi included) has allocated and not
+ * freed, by the allocator's own count: glibc's mallinfo2 (arena chunks in
+ * use plus mmapped blocks), or under AddressSanitizer its allocator's count
+ * (mallinfo means nothing there, and the resident set grows with the
+ * quarantine and the shadow).  *source names the counter.
+ */
+int64_t rel_heap_bytes(const char **source);
+
+/* "09:11:51.123" (UTC, as gluster's logs stamp their lines) for a time
+ * taken with rel_now(). */
+void rel_clock_text(double when, char *text, size_t size);
 
 uint64_t rel_random(uint64_t *state);
 /* The seed: GLUVIRT_TEST_SEED or a fixed default, printed by the caller. */
@@ -75,9 +92,39 @@ gluvirt_image *rel_open(gluvirt_pool *pool, const char *uri, int writable, unsig
 int64_t rel_verify_image(const char *uri, const unsigned char *model, uint64_t size,
                          char *why, size_t why_size);
 
+/* ------------------------------------------------------------ latency */
+
+/* A histogram of request latencies: buckets an eighth of an octave wide
+ * from 1 us to 2^32 us, so a percentile is known within 9 %. */
+#define REL_LATENCY_BUCKETS 256
+
+struct rel_latency {
+    uint64_t count;
+    double sum, max;
+    uint64_t buckets[REL_LATENCY_BUCKETS];
+};
+
+void rel_latency_add(struct rel_latency *latency, double seconds);
+void rel_latency_merge(struct rel_latency *into, const struct rel_latency *from);
+/* The latency that fraction (0.5, 0.99) of the requests did not exceed
+ * (the upper edge of its bucket, at most the maximum); 0 with no requests. */
+double rel_latency_percentile(const struct rel_latency *latency, double fraction);
+
 /* ------------------------------------------------------------ workers */
 
 enum rel_api { REL_SYNC, REL_AIO };
+
+/* One of the slowest requests a worker saw, for the report. */
+struct rel_slow_request {
+    double took, submitted; /* rel_now() times */
+    enum rel_api api;
+    int op;
+    size_t count;
+    uint64_t offset;
+    const char *lane;
+};
+
+#define REL_SLOWEST_KEPT 4
 
 struct rel_worker;
 
@@ -115,14 +162,23 @@ struct rel_worker {
     int write_percent; /* 0: reads only */
     size_t max_io;
     atomic_int *stop;
+    atomic_int *pause; /* optional: while nonzero, drain and wait */
 
     /* results */
     uint64_t reads, writes, flushes;
     uint64_t bytes_verified, bytes_written;
     double max_latency;
+    struct rel_latency latency, by_op[3]; /* all; reads, writes, flushes */
+    struct rel_slow_request slowest[REL_SLOWEST_KEPT]; /* slowest first */
     char failure[512];
 
+    /* Test of the test: every callback completion leaks a block of this
+     * many bytes (load's memory check must then fail). */
+    size_t leak_per_request;
+
     /* private */
+    atomic_int paused;  /* drained, waiting for *pause to clear */
+    atomic_int running; /* the thread has not left its loop */
     uint64_t state;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -142,5 +198,41 @@ int rel_workers_start(struct rel_worker *workers, int count);
 /* Set *stop, join; returns the number of workers that failed (their
  * failure strings say why). */
 int rel_workers_stop(struct rel_worker *workers, int count);
+
+/*
+ * Pause the workers (each drains: every request it has in flight completes
+ * and is checked) and wait until all have, or have stopped on a failure;
+ * resume them.  Workers keep their threads meanwhile.
+ */
+void rel_workers_pause(struct rel_worker *workers, int count);
+void rel_workers_resume(struct rel_worker *workers, int count);
+
+/*
+ * rel_report_latency: merge the workers' latencies into *merged (zeroed
+ * first), print "figure: NAME_latency = p50 ..., p99 ..., max ..." and the
+ * slowest requests (kind, size, image, when) as notes, then clear the
+ * workers' figures for the next phase.
+ */
+void rel_report_latency(const char *name, struct rel_worker *workers, int count,
+                        struct rel_latency *merged);
+
+/*
+ * The bound on any one request of a phase without a hung server:
+ * REL_LATENCY_PING_FACTOR ping timeouts plus REL_LATENCY_P50_FACTOR times
+ * the phase's median.  A replicated write makes three rounds to the bricks
+ * (lock and pre-op, write, post-op), and a brick that stalls is given one
+ * ping timeout per round before it is cut off (a killed one is noticed at
+ * once); the rest is the queue, whose cost the median measures on this
+ * machine, under this build, at this moment.  Measured on a loaded 2-core
+ * machine, ping timeout 5 s: plain build p50 0.10-0.26 s, slowest 6-11.6 s
+ * (writes to the sharded volume); ASan p50 0.4-4.2 s, slowest 7-11.5 s.
+ */
+#define REL_LATENCY_PING_FACTOR 3
+#define REL_LATENCY_P50_FACTOR 10
+double rel_latency_bound(const struct rel_latency *latency);
+
+/* rel_report_latency, then a check that the slowest request kept to
+ * rel_latency_bound. */
+void rel_check_latency(const char *name, struct rel_worker *workers, int count);
 
 #endif
