@@ -441,6 +441,26 @@ static void set_up_local(struct target *t, const char *dir)
     free(bytes);
 }
 
+/*
+ * A connection held until the process exits, never finalised: when the last
+ * client goes, gfapi unloads its transport and xlators, and ThreadSanitizer
+ * stops the program when a library that a called_from_lib suppression names
+ * is unloaded.
+ */
+static void hold_gluster_loaded(const char *host)
+{
+    gluvirt_pool *pool = gluvirt_pool_new(NULL);
+    gluvirt_uri *uri = gluvirt_uri_new(VOLUME, "keep-loaded");
+
+    if (!pool || !uri || gluvirt_uri_add_tcp_server(uri, host, 0) != 0 ||
+        !gluvirt_pool_connect(pool, uri)) {
+        fprintf(stderr, "aio_stress: cannot connect to %s on %s: %s\n", VOLUME, host,
+                gluvirt_errmsg());
+        exit(2);
+    }
+    gluvirt_uri_free(uri);
+}
+
 /* The qcow2 image on the volume is the local one's bytes, copied through a
  * raw open: nothing else here writes qcow2 data. */
 static void set_up_gluster(struct target *t, const char *host, const struct target *local)
@@ -451,6 +471,7 @@ static void set_up_gluster(struct target *t, const char *host, const struct targ
     long tag = (long)getpid();
 
     t->label = "gluster";
+    hold_gluster_loaded(host);
     if (!options || gluvirt_pool_options_set_linger(options, 60000) != 0 ||
         !(t->pool = gluvirt_pool_new(options))) {
         fprintf(stderr, "aio_stress: pool: %s\n", gluvirt_errmsg());
