@@ -51,6 +51,13 @@ struct glv_readahead {
     glv_readahead_fallback_fn fallback;
 };
 
+/* The state changes under the lock, but glv_readahead_take's fast path
+ * peeks at it without the lock: every change is an atomic store. */
+static void set_state(struct glv_readahead *ra, enum readahead_state state)
+{
+    __atomic_store_n(&ra->state, state, __ATOMIC_RELAXED);
+}
+
 struct glv_readahead *glv_readahead_new(glv_readahead_complete_fn complete,
                                         glv_readahead_fallback_fn fallback)
 {
@@ -62,7 +69,7 @@ struct glv_readahead *glv_readahead_new(glv_readahead_complete_fn complete,
     }
     pthread_mutex_init(&ra->lock, NULL);
     pthread_cond_init(&ra->idle, NULL);
-    ra->state = READAHEAD_EMPTY;
+    set_state(ra, READAHEAD_EMPTY);
     ra->last_end = UINT64_MAX; /* the first read is not sequential */
     ra->complete = complete;
     ra->fallback = fallback;
@@ -87,7 +94,7 @@ void glv_readahead_free(struct glv_readahead *ra)
  * that follows, free may run: the caller must not touch ra then. */
 static void become_empty(struct glv_readahead *ra)
 {
-    ra->state = READAHEAD_EMPTY;
+    set_state(ra, READAHEAD_EMPTY);
     ra->dropped = 0;
     ra->waiter = ra->waiter_buffer = NULL;
     pthread_cond_broadcast(&ra->idle);
@@ -110,14 +117,14 @@ static void prefetch_done(void *arg, int64_t result)
     destination = ra->waiter_buffer;
     if (!waiter) {
         if (whole)
-            ra->state = READAHEAD_READY;
+            set_state(ra, READAHEAD_READY);
         else
             become_empty(ra);
         pthread_cond_broadcast(&ra->idle);
         pthread_mutex_unlock(&ra->lock);
         return;
     }
-    ra->state = READAHEAD_COPYING; /* keeps the buffer and ra alive */
+    set_state(ra, READAHEAD_COPYING); /* keeps the buffer and ra alive */
     ra->waiter = ra->waiter_buffer = NULL;
     pthread_mutex_unlock(&ra->lock);
     if (whole)
@@ -165,7 +172,7 @@ int glv_readahead_take(struct glv_readahead *ra, struct glv_format *f, void *req
             pthread_mutex_unlock(&ra->lock);
             return 1;
         }
-        ra->state = READAHEAD_COPYING;
+        set_state(ra, READAHEAD_COPYING);
         pthread_mutex_unlock(&ra->lock);
         memcpy(buf, ra->buffer, (size_t)length);
         pthread_mutex_lock(&ra->lock);
@@ -183,7 +190,7 @@ int glv_readahead_take(struct glv_readahead *ra, struct glv_format *f, void *req
     if (sequential && others <= 1 && length > 0 && length <= READAHEAD_MAX_LENGTH &&
         ra->state == READAHEAD_EMPTY && fits_after(f, next, length)) {
         /* Reserved now, so close waits for it even before it is sent. */
-        ra->state = READAHEAD_IN_FLIGHT;
+        set_state(ra, READAHEAD_IN_FLIGHT);
         ra->offset = next;
         ra->length = length;
         *prefetch = 1;

@@ -24,7 +24,7 @@ int glv_storage_io_error(struct glv_storage *s, const char *what, uint64_t offse
 
 int glv_storage_refuse_after_lost_flush(struct glv_storage *s)
 {
-    if (!s->flush_failed)
+    if (!__atomic_load_n(&s->flush_failed, __ATOMIC_RELAXED))
         return 0;
     glv_set_error(EIO, "%s: an earlier flush failed, so data written before it may be lost; "
                   "close the image, check the storage, and open it again", s->name);

@@ -47,7 +47,7 @@ static int gluster_pwritev(struct glv_storage *s, const struct iovec *iov, int i
 {
     if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
-    gs(s)->wrote = 1;
+    __atomic_store_n(&gs(s)->wrote, 1, __ATOMIC_RELAXED);
     return glv_storage_transfer(s, iov, iovcnt, offset, 1, gluster_move);
 }
 
@@ -57,7 +57,7 @@ static int gluster_flush(struct glv_storage *s)
         return -1;
     errno = 0;
     if (glfs_fsync(gs(s)->fd, NULL, NULL) < 0) {
-        s->flush_failed = 1;
+        __atomic_store_n(&s->flush_failed, 1, __ATOMIC_RELAXED);
         return glv_storage_io_error(s, "flush of", 0, errno);
     }
     return 0;
@@ -84,7 +84,7 @@ static int gluster_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t
 {
     if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
-    gs(s)->wrote = 1;
+    __atomic_store_n(&gs(s)->wrote, 1, __ATOMIC_RELAXED);
     errno = 0;
     if (glfs_zerofill(gs(s)->fd, (off_t)offset, (off_t)length) == 0)
         return 0;
@@ -95,7 +95,7 @@ static int gluster_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t
 
 static int gluster_truncate(struct glv_storage *s, uint64_t size)
 {
-    gs(s)->wrote = 1;
+    __atomic_store_n(&gs(s)->wrote, 1, __ATOMIC_RELAXED);
     errno = 0;
     if (glfs_ftruncate(gs(s)->fd, (off_t)size, NULL, NULL) < 0)
         return glv_storage_io_error(s, "cannot resize", size, errno);
@@ -139,7 +139,7 @@ static void gluster_close(struct glv_storage *s)
 
     if (g->fd)
         glfs_close(g->fd);
-    if (g->wrote)
+    if (__atomic_load_n(&g->wrote, __ATOMIC_RELAXED))
         glv_connection_note_write(g->connection);
     gluvirt_connection_release(g->connection);
     gluvirt_pool_free(g->own_pool);
@@ -200,7 +200,7 @@ static int gluster_aio_pwritev(struct glv_storage *s, const struct iovec *iov, i
 {
     if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
-    gs(s)->wrote = 1;
+    __atomic_store_n(&gs(s)->wrote, 1, __ATOMIC_RELAXED);
     return aio_start(s, iov, iovcnt, offset, done, arg, 1);
 }
 

@@ -52,7 +52,7 @@ static int local_flush(struct glv_storage *s)
     if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
     if (fdatasync(ls(s)->fd) < 0) {
-        s->flush_failed = 1;
+        __atomic_store_n(&s->flush_failed, 1, __ATOMIC_RELAXED);
         return glv_storage_io_error(s, "flush of", 0, errno);
     }
     return 0;
