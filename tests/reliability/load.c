@@ -10,8 +10,8 @@
  * and then.  Every read is compared with the model when it completes; at the
  * end each image is read back whole through another client.
  *
- * Memory: after a warm-up (a quarter of the run, at most 15 s) the rest
- * runs in SEGMENTS parts; after each the workers pause until every request
+ * Memory: after a warm-up (a quarter of the run, at most 15 s, and at least
+ * WARM_UP_REQUESTS requests) the rest runs in SEGMENTS parts; after each the workers pause until every request
  * has completed, and the heap in use (rel_heap_bytes: the allocator's own
  * count, in both builds) is taken at that quiet moment.  gfapi's pools and
  * caches (per-thread memory pools, iobufs, shard inodes) still grow through
@@ -45,11 +45,16 @@
 #define IMAGE_SIZE (64u << 20)
 #define MAX_IO (64u << 10)
 #define WRITE_PERCENT 40
-/* Growth of the heap in use from the end of the warm-up to the end. */
 /* Growth of the heap in use from the first quiet point after the warm-up
  * to the last, SEGMENTS - 1 segments later. */
 #define HEAP_GROWTH_LIMIT (16 << 20)
 #define SEGMENTS 3
+/* gfapi's caches fill with requests, not with time: the warm-up lasts a
+ * quarter of the run (at most 15 s) and at least this many requests (a
+ * slow machine or a sanitizer build gets through fewer a second), but never
+ * more than WARM_UP_MAX_SECONDS.  The measured part keeps its length. */
+#define WARM_UP_REQUESTS 16000
+#define WARM_UP_MAX_SECONDS 60
 
 static const char *const volumes[IMAGES] = {"rep3", "vmstore", "rep3", "vmstore"};
 static const char *const names[IMAGES] = {"load-0.raw", "load-1.raw", "load-2.raw", "load-3.raw"};
@@ -85,15 +90,18 @@ static uint64_t requests_done(const struct rel_worker *workers)
     return n;
 }
 
-/* Let the workers run until `until` (a rel_now() time) or a failure,
- * sampling memory every second, then pause them: every request in flight
- * completes.  Returns whether a worker failed. */
-static int run_until(struct rel_worker *workers, double until, double started,
-                     struct memory *peak)
+/* Let the workers run until `until` (a rel_now() time) and, past it, until
+ * min_requests have completed (but not past hard_until), or a failure;
+ * memory is sampled every second.  Then pause them: every request in
+ * flight completes.  Returns whether a worker failed. */
+static int run_until(struct rel_worker *workers, double until, uint64_t min_requests,
+                     double hard_until, double started, struct memory *peak)
 {
     int failed = 0;
 
-    for (double tick = rel_now() + 1; tick < until && !failed; tick += 1) {
+    for (double tick = rel_now() + 1;
+         !failed && (tick < until || (requests_done(workers) < min_requests && tick < hard_until));
+         tick += 1) {
         struct memory m;
 
         rel_sleep(tick - rel_now());
@@ -104,7 +112,7 @@ static int run_until(struct rel_worker *workers, double until, double started,
         for (int t = 0; t < THREADS; t++)
             failed |= workers[t].failure[0] != '\0';
     }
-    if (!failed)
+    if (!failed && rel_now() < until)
         rel_sleep(until - rel_now());
     rel_workers_pause(workers, THREADS);
     for (int t = 0; t < THREADS; t++)
@@ -198,7 +206,8 @@ int main(int argc, char **argv)
      * does, with the workers paused and every request completed, on the
      * same threads (gfapi keeps a memory pool per thread), so the two
      * figures compare like with like. */
-    failed = run_until(workers, started + warm_up, started, &peak);
+    failed = run_until(workers, started + warm_up, WARM_UP_REQUESTS, started + WARM_UP_MAX_SECONDS,
+                       started, &peak);
     warm_elapsed = rel_now() - started;
     warm = memory_now(&peak);
     warm_requests = requests_done(workers);
@@ -207,8 +216,8 @@ int main(int argc, char **argv)
         struct memory quiet;
 
         rel_workers_resume(workers, THREADS);
-        failed = run_until(workers, started + warm_up + (seconds - warm_up) * k / SEGMENTS,
-                           started, &peak);
+        failed = run_until(workers, started + warm_elapsed + (seconds - warm_up) * k / SEGMENTS, 0,
+                           0, started, &peak);
         quiet = memory_now(&peak);
         rel_note("load: quiet point %d of %d at %.1f s: heap in use %.2f MiB (%+.2f MiB), "
                  "%" PRIu64 " requests", k, SEGMENTS, rel_now() - started, mib(quiet.heap),

@@ -19,6 +19,7 @@
 
 enum { OP_READ, OP_WRITE, OP_FLUSH };
 static const char *const op_names[] = {"read", "write", "flush"};
+static const char *const op_plurals[] = {"reads", "writes", "flushes"};
 
 /* ------------------------------------------------------------ reporting */
 
@@ -925,8 +926,8 @@ void rel_report_latency(const char *name, struct rel_worker *workers, int count,
                merged->count ? merged->sum / (double)merged->count * 1e3 : 0.0, merged->count);
     for (int op = 0; op < 3; op++)
         if (by_op[op].count)
-            rel_note("%s: %ss: p50 %.1f ms, p99 %.1f ms, max %.3f s (%" PRIu64 ")", name,
-                     op_names[op], rel_latency_percentile(&by_op[op], 0.5) * 1e3,
+            rel_note("%s: %s: p50 %.1f ms, p99 %.1f ms, max %.3f s (%" PRIu64 ")", name,
+                     op_plurals[op], rel_latency_percentile(&by_op[op], 0.5) * 1e3,
                      rel_latency_percentile(&by_op[op], 0.99) * 1e3, by_op[op].max,
                      by_op[op].count);
     if (all)
