@@ -899,14 +899,13 @@ static int slower_first(const void *a, const void *b)
 }
 
 void rel_report_latency(const char *name, struct rel_worker *workers, int count,
-                        struct rel_latency *merged)
+                        struct rel_latency *merged, struct rel_latency by_op[3])
 {
     struct rel_slow_request *all = calloc((size_t)count * REL_SLOWEST_KEPT, sizeof *all);
-    struct rel_latency by_op[3];
     size_t kept = 0;
 
     memset(merged, 0, sizeof *merged);
-    memset(by_op, 0, sizeof by_op);
+    memset(by_op, 0, 3 * sizeof *by_op);
     for (int i = 0; i < count; i++) {
         struct rel_worker *w = &workers[i];
 
@@ -953,13 +952,21 @@ double rel_latency_bound(const struct rel_latency *latency)
 
 void rel_check_latency(const char *name, struct rel_worker *workers, int count)
 {
-    struct rel_latency latency;
+    struct rel_latency latency, by_op[3];
     char what[160];
 
-    rel_report_latency(name, workers, count, &latency);
-    snprintf(what, sizeof what, "%s: no request slower than the bound", name);
-    rel_check(latency.max <= rel_latency_bound(&latency), what,
-              "slowest %.3f s, bound %.3f s (%d x ping timeout %.1f s + %d x p50 %.1f ms)",
-              latency.max, rel_latency_bound(&latency), REL_LATENCY_PING_FACTOR,
-              rel_ping_timeout(), REL_LATENCY_P50_FACTOR, rel_latency_percentile(&latency, 0.5) * 1e3);
+    rel_report_latency(name, workers, count, &latency, by_op);
+    /* Each kind against its own median: on a busy machine a write to the
+     * sharded replica 3 volume waits for more round trips than a read, and
+     * reads, the most numerous, would pull one median for all down. */
+    for (int op = 0; op < 3; op++) {
+        if (!by_op[op].count)
+            continue;
+        snprintf(what, sizeof what, "%s: no %s slower than the bound", name, op_names[op]);
+        rel_check(by_op[op].max <= rel_latency_bound(&by_op[op]), what,
+                  "slowest %.3f s, bound %.3f s (%d x ping timeout %.1f s + %d x p50 %.1f ms)",
+                  by_op[op].max, rel_latency_bound(&by_op[op]), REL_LATENCY_PING_FACTOR,
+                  rel_ping_timeout(), REL_LATENCY_P50_FACTOR,
+                  rel_latency_percentile(&by_op[op], 0.5) * 1e3);
+    }
 }

@@ -211,18 +211,19 @@ void rel_workers_pause(struct rel_worker *workers, int count);
 void rel_workers_resume(struct rel_worker *workers, int count);
 
 /*
- * rel_report_latency: merge the workers' latencies into *merged (zeroed
- * first), print "figure: NAME_latency = p50 ..., p99 ..., max ..." and the
+ * rel_report_latency: merge the workers' latencies into *merged and, per
+ * kind (read, write, flush), into by_op (all zeroed first), print "figure:
+ * latency = NAME: p50 ..., p99 ..., max ...", a line per kind and the
  * slowest requests (kind, size, image, when) as notes, then clear the
  * workers' figures for the next phase.
  */
 void rel_report_latency(const char *name, struct rel_worker *workers, int count,
-                        struct rel_latency *merged);
+                        struct rel_latency *merged, struct rel_latency by_op[3]);
 
 /*
  * The bound on any one request of a phase without a hung server:
  * REL_LATENCY_PING_FACTOR ping timeouts plus REL_LATENCY_P50_FACTOR times
- * the phase's median.  A replicated write makes three rounds to the bricks
+ * the phase's median for requests of its kind.  A replicated write makes three rounds to the bricks
  * (lock and pre-op, write, post-op), and a brick that stalls is given one
  * ping timeout per round before it is cut off (a killed one is noticed at
  * once); the rest is the queue, whose cost the median measures on this
@@ -234,8 +235,10 @@ void rel_report_latency(const char *name, struct rel_worker *workers, int count,
 #define REL_LATENCY_P50_FACTOR 10
 double rel_latency_bound(const struct rel_latency *latency);
 
-/* rel_report_latency, then a check that the slowest request kept to
- * rel_latency_bound. */
+/* rel_report_latency, then a check that the slowest request of each kind
+ * kept to rel_latency_bound of that kind's latencies (one ASan run under a
+ * load average of 10: reads p50 0.24 s, writes p50 2.3 s, the slowest write
+ * 19.6 s, above the 19.0 s the median of all requests gave). */
 void rel_check_latency(const char *name, struct rel_worker *workers, int count);
 
 #endif
