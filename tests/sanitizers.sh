@@ -113,7 +113,9 @@ run_asan() {
     # LeakSanitizer judges every leak by its whole allocation stack
     # (fast_unwind_on_malloc=0: gluster's libraries have no frame pointers,
     # so the fast unwinder stops at their first frame and a leak reached
-    # through a gfapi call would show no frame of ours).  Two lists name
+    # through a gfapi call would show no frame of ours; 20 frames reach past
+    # the allocator's and gluster's to ours, and each frame more costs every
+    # allocation time).  Two lists name
     # gfapi's own leaks, nothing wider:
     # - lsan.supp, frames that only gfapi's constructors reach.  glfs_fini
     #   never frees two blocks that glfs_new allocates: the context's process
@@ -145,7 +147,7 @@ EOF
     # unless the gluster frames above our call are one of gfapi_chains.
     rm -rf reports
     mkdir reports
-    export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1:fast_unwind_on_malloc=0:malloc_context_size=40:log_path=$asan_build/reports/asan"
+    export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1:fast_unwind_on_malloc=0:malloc_context_size=20:log_path=$asan_build/reports/asan"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1:log_path=$asan_build/reports/ubsan"
     export LSAN_OPTIONS="suppressions=$asan_build/lsan.supp:print_suppressions=0:exitcode=0"
     export GLUVIRT_LOAD_SECONDS=${GLUVIRT_LOAD_SECONDS:-20}
