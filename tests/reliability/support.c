@@ -634,6 +634,7 @@ static int reap(struct rel_worker *w, struct rel_slot *s)
     s->done = 0;
     w->finished--;
     pthread_mutex_unlock(&w->lock);
+    w->last_completion = rel_now();
     note_latency(w, s->submitted, s->op, s->count, s->offset, s->lane);
     if (s->completes != 1 || s->releases != 1)
         return fail(w, "%s at %" PRIu64 ": complete ran %d times, release %d times",
@@ -744,6 +745,20 @@ static int slot_released(struct rel_worker *w, struct rel_slot *s)
     return done;
 }
 
+/* A request is hung when it is older than REL_HANG_SECONDS and nothing of
+ * its worker has completed for half that time (the client stands still),
+ * or whatever else completes, when it is four times that old (its
+ * completion was lost).  A request that is merely slow on a starved machine
+ * while others complete is judged by the phase's latency bound instead. */
+static int hung(const struct rel_worker *w, const struct rel_slot *s, double now)
+{
+    double age = now - s->submitted;
+    double last = w->last_completion > s->submitted ? w->last_completion : s->submitted;
+
+    return (age > REL_HANG_SECONDS && now - last > REL_HANG_SECONDS / 2) ||
+           age > 4 * REL_HANG_SECONDS;
+}
+
 /* One pass over every slot: reap what is released, refill what is free
  * (unless draining or failed).  A failure is recorded and the pass goes on,
  * so that draining still accounts for every slot.  Returns the slots still
@@ -765,9 +780,11 @@ static int aio_pass(struct rel_worker *w, int draining)
                 submit(w, lane, s);
             if (s->busy) {
                 busy++;
-                if (now - s->submitted > REL_HANG_SECONDS)
-                    fail(w, "a %s of %zu at %" PRIu64 " has not completed after %.0f s",
-                         op_names[s->op], s->count, s->offset, now - s->submitted);
+                if (hung(w, s, now))
+                    fail(w, "a %s of %zu at %" PRIu64 " has not completed after %.0f s (the "
+                         "last of this thread's requests completed %.0f s ago)",
+                         op_names[s->op], s->count, s->offset, now - s->submitted,
+                         now - w->last_completion);
             }
         }
     }

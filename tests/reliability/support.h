@@ -19,10 +19,11 @@
 
 #include <gluvirt/gluvirt.h>
 
-/* A request that takes longer than this is called a hang.  It sits above
- * any latency bound a run can reach (rel_latency_bound: three ping timeouts
- * plus ten medians; on a starved 2-core machine a write to the sharded
- * replica 3 volume once took 30.7 s and then completed correctly). */
+/* A request that takes longer than this while nothing else of its worker
+ * completes is called a hang (see hung() in support.c).  It sits above the
+ * latency bound a run reaches (rel_latency_bound: three ping timeouts plus
+ * ten medians; on a starved 2-core machine a write to the sharded replica 3
+ * volume once took 30.7 s and then completed correctly). */
 #define REL_HANG_SECONDS 60.0
 
 /* Ping timeout of the pool's volumes, in seconds (GLUVIRT3_PING_TIMEOUT,
@@ -171,6 +172,7 @@ struct rel_worker {
     uint64_t reads, writes, flushes;
     uint64_t bytes_verified, bytes_written;
     double max_latency;
+    double last_completion; /* rel_now() of the last request reaped */
     struct rel_latency latency, by_op[3]; /* all; reads, writes, flushes */
     struct rel_slow_request slowest[REL_SLOWEST_KEPT]; /* slowest first */
     char failure[512];
