@@ -5,8 +5,8 @@
 #     gluvirt's is sparse; so does gluvirt convert to standard output;
 #   - gluvirt convert into an image on the volume gives the same bytes,
 #     as qemu-img compare sees them;
-#   - gluvirt info agrees with qemu-img info (text and JSON) and returns in
-#     under 3 s where qemu-img takes ~10 s (glfs_fini).
+#   - gluvirt info agrees with qemu-img info (text and JSON) and returns
+#     without the ~10 s qemu-img waits in glfs_fini.
 # Each qemu tool call on gluster:// costs ~10 s, so they run in parallel:
 # the script takes about 30 s (create, qemu-io, then everything else).
 set -euo pipefail
@@ -171,14 +171,22 @@ import json, sys
 info = json.load(open(sys.argv[1]))
 assert info["format"] == "qcow2" and info["virtual-size"] == 1 << 20, info
 ' "$work/info-qcow2.out" || fail "gluvirt info on qcow2: $(cat "$work/info-qcow2.out")"
-[ "$(cat "$work/info-qcow2-gluvirt.ms")" -lt 6000 ] || fail "gluvirt info on qcow2 took $(cat "$work/info-qcow2-gluvirt.ms") ms"
-ok "gluvirt info reads the qcow2 image qemu-img made (format, virtual size) in under 6 s"
+ok "gluvirt info reads the qcow2 image qemu-img made (format, virtual size)"
 
+# gluvirt exits without waiting for glfs_fini; qemu-img info waits its ~10 s
+# (timers, not work, so a busy machine does not shorten it).  On an idle
+# machine gluvirt info takes well under a second; on a busy one both slow
+# down alike, so gluvirt must stay under 6 s or at least 5 s quicker than
+# qemu-img: a wait for glfs_fini would put it level with qemu-img.
 info_ms=$(cat "$work/info.ms")
 qemu_ms=$(cat "$work/qemu-info.ms")
-echo "gluvirt info took $info_ms ms, qemu-img info $qemu_ms ms"
-[ "$info_ms" -lt 6000 ] || fail "gluvirt info took $info_ms ms: it waited for glfs_fini"
-ok "gluvirt info returns in under 6 s (qemu-img info waits 10 s in glfs_fini)"
+qcow2_ms=$(cat "$work/info-qcow2-gluvirt.ms")
+echo "gluvirt info took $info_ms ms (qcow2: $qcow2_ms ms), qemu-img info $qemu_ms ms"
+for ms in "$info_ms" "$qcow2_ms"; do
+    [ "$ms" -lt 6000 ] || [ $((ms + 5000)) -lt "$qemu_ms" ] ||
+        fail "gluvirt info took $ms ms, qemu-img info $qemu_ms ms: it waited for glfs_fini"
+done
+ok "gluvirt info returns without waiting for glfs_fini (qemu-img info waits 10 s there)"
 
 # The human sizes on local files, where qemu-img is quick: sizes that are
 # multiples of 512 (qemu-img rounds others up).
