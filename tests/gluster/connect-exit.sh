@@ -1,8 +1,9 @@
 #!/bin/bash
 # A one-shot client does not pay for glfs_fini: 'gluvirt connect' reaches a
 # real volume and exits without waiting for the ~10 s that glfs_fini takes
-# here (qemu-img waits for it).  The bound checked is generous (3 s): it
-# fails only if the library waits for glfs_fini on the caller's thread.
+# here (qemu-img waits for it).  The bound checked is generous (6 s, room
+# for a busy machine): it fails only if the library waits for glfs_fini on
+# the caller's thread.
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/lib.sh"
@@ -14,7 +15,7 @@ out=$("$GLUVIRT" connect -v "gluster://$GLUVIRT_TEST_HOST/gv0/any" 2>&1) || fail
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "$out"
 echo "gluvirt connect took $ms ms"
-[ "$ms" -lt 3000 ] || fail "gluvirt connect took $ms ms: it waited for glfs_fini"
+[ "$ms" -lt 6000 ] || fail "gluvirt connect took $ms ms: it waited for glfs_fini"
 grep -q 'inits=1 failures=0' <<<"$out" || fail "unexpected pool counters: $out"
 
 # Failures come back as messages naming the problem, with exit status 1.

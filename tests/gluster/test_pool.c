@@ -296,7 +296,7 @@ Test(pool, errors_unreachable_server, .timeout = 20)
 
     snprintf(where, sizeof where, "%s:1", host);
     expect_failure(gluvirt_pool_connect(pool, uri), ECONNREFUSED, where, (char *)NULL);
-    cr_assert_lt(now_seconds() - start, 2.0, "a refused connect took %.3f s",
+    cr_assert_lt(now_seconds() - start, 5.0, "a refused connect took %.3f s",
                  now_seconds() - start);
     EXPECT_STAT(pool, FAILURES, 1);
     EXPECT_STAT(pool, LIVE, 0);
@@ -331,7 +331,7 @@ Test(pool, errors_no_such_volume, .timeout = 20)
 
     expect_failure(gluvirt_pool_connect(pool, uri), ENOENT, "gluvirt-no-such-volume",
                    "gluster volume list", (char *)NULL);
-    cr_assert_lt(now_seconds() - start, 2.0, "took %.3f s", now_seconds() - start);
+    cr_assert_lt(now_seconds() - start, 5.0, "took %.3f s", now_seconds() - start);
     EXPECT_STAT(pool, FAILURES, 1);
     EXPECT_STAT(pool, LIVE, 0);
     gluvirt_uri_free(uri);
@@ -414,7 +414,7 @@ Test(pool, errors_timeout, .timeout = 20)
     start = now_seconds();
     gluvirt_pool_free(pool);
     took = now_seconds() - start;
-    cr_assert_lt(took, 1.0, "gluvirt_pool_free took %.3f s after a timed-out connect", took);
+    cr_assert_lt(took, 3.0, "gluvirt_pool_free took %.3f s after a timed-out connect", took);
     gluvirt_uri_free(uri);
     close(listener);
 }

@@ -1,6 +1,12 @@
 /* The pool on the real volumes: linger and reaper, shutdown, fork, logging. */
 #include "test_pool_support.h"
 
+/* What a caller waits for in a release or gluvirt_pool_free: bookkeeping
+ * only, where a glfs_fini on the caller's thread would take ~10 s.  The
+ * bound leaves room for a busy machine (a sanitizer build beside other
+ * tests on two cores), far below what it guards against. */
+#define QUICK_SECONDS 2.0
+
 /* ------------------------------------------------------------ linger, reaper */
 
 Test(pool, linger_then_reaper_finalises, .timeout = 20)
@@ -15,7 +21,7 @@ Test(pool, linger_then_reaper_finalises, .timeout = 20)
     start = now_seconds();
     gluvirt_connection_release(connection);
     took = now_seconds() - start;
-    cr_assert_lt(took, 0.05, "release took %.3f s", took);
+    cr_assert_lt(took, QUICK_SECONDS, "release took %.3f s", took);
     EXPECT_STAT(pool, LIVE, 1);
     EXPECT_STAT(pool, IDLE, 1);
 
@@ -64,9 +70,9 @@ Test(pool, linger_zero_finalises_at_once, .timeout = 20)
 
     gluvirt_connection_release(connection);
     took = now_seconds() - start;
-    cr_assert_lt(took, 0.05, "release took %.3f s (glfs_fini on the caller's thread?)", took);
-    cr_assert_eq(wait_stat_at_least(pool, GLUVIRT_POOL_FINALISED, 1, 1000), 1,
-                 "linger 0: not finalised within 1 s");
+    cr_assert_lt(took, QUICK_SECONDS, "release took %.3f s (glfs_fini on the caller's thread?)", took);
+    cr_assert_eq(wait_stat_at_least(pool, GLUVIRT_POOL_FINALISED, 1, 5000), 1,
+                 "linger 0: not finalised within 5 s");
     EXPECT_STAT(pool, LIVE, 0);
     gluvirt_uri_free(uri);
     gluvirt_pool_free(pool);
@@ -123,7 +129,7 @@ Test(pool, pool_free_is_bounded, .timeout = 20)
     gluvirt_pool_free(pool);
     took = now_seconds() - start;
     cr_log_info("gluvirt_pool_free with one idle connection: %.3f s", took);
-    cr_assert_lt(took, 0.5, "gluvirt_pool_free took %.3f s", took);
+    cr_assert_lt(took, QUICK_SECONDS, "gluvirt_pool_free took %.3f s", took);
     gluvirt_uri_free(uri);
 }
 
@@ -140,12 +146,12 @@ Test(pool, connection_outlives_pool_free, .timeout = 20)
     start = now_seconds();
     gluvirt_pool_free(pool);
     took = now_seconds() - start;
-    cr_assert_lt(took, 0.5, "gluvirt_pool_free took %.3f s", took);
+    cr_assert_lt(took, QUICK_SECONDS, "gluvirt_pool_free took %.3f s", took);
     cr_assert_str_eq(gluvirt_connection_volume(connection), "gv0");
     start = now_seconds();
     gluvirt_connection_release(connection);
     took = now_seconds() - start;
-    cr_assert_lt(took, 0.5, "the last release after gluvirt_pool_free took %.3f s", took);
+    cr_assert_lt(took, QUICK_SECONDS, "the last release after gluvirt_pool_free took %.3f s", took);
     gluvirt_uri_free(uri);
 }
 
