@@ -14,7 +14,10 @@
 if HAVE_CRITERION
 check_PROGRAMS += tests/reliability/faults tests/reliability/load
 
-reliability_sources = tests/reliability/support.c tests/reliability/support.h
+reliability_sources = \
+	tests/reliability/support.c tests/reliability/support.h \
+	tests/reliability/latency.c tests/reliability/latency.h \
+	tests/reliability/worker.c tests/reliability/worker.h
 
 tests_reliability_faults_SOURCES = tests/reliability/faults.c $(reliability_sources)
 tests_reliability_faults_CFLAGS = $(AM_CFLAGS) $(GFAPI_CFLAGS)

@@ -8,7 +8,7 @@
 #                writes, flushes and write-zeroes from many threads and from
 #                callbacks, open/close with requests in flight; on local
 #                files and on the test volume gv2, raw and qcow2, every byte
-#                checked;
+#                checked (aio_stress.c, its phases, with aio_stress_*.c);
 #   pool_stress  the connection pool: connect/release from many threads, the
 #                reaper, pool_free racing the last release (gluster only).
 #
@@ -70,8 +70,13 @@ if ! printf '%s\n' "$srcdir"/lib/*.c |
     fail "the ThreadSanitizer build of the library failed"
 fi
 for program in aio_stress pool_stress; do
+    sources=("$here/tsan/$program.c")
+    if [ "$program" = aio_stress ]; then
+        sources+=("$here/tsan/aio_stress_support.c" "$here/tsan/aio_stress_targets.c"
+            "$here/tsan/aio_stress_readers.c")
+    fi
     # shellcheck disable=SC2086 # pkg-config output is a word list
-    if ! tsan_cc -o "$work/$program" "$here/tsan/$program.c" "$here/tsan/gfapi_order.c" \
+    if ! tsan_cc -o "$work/$program" "${sources[@]}" "$here/tsan/gfapi_order.c" \
             "$work"/obj/*.o $gfapi_libs -ldl -lpthread >"$work/build.log" 2>&1; then
         cat "$work/build.log" >&2
         fail "the ThreadSanitizer build of $program failed"
