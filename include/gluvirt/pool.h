@@ -106,9 +106,12 @@ GLUVIRT_API int gluvirt_pool_options_set_exit_wait(gluvirt_pool_options *options
  * gluvirt_pool_options_set_xlator_option: a client-graph option for every
  * connection, as glfs_set_xlator_option takes it (xlator is a glob such as
  * "*-write-behind").  Several may be set; setting a key again replaces its
- * value.  They are applied after the two the library sets for correctness
- * ("*-write-behind" pass-through=true, "*-replicate-*"
- * post-op-delay-secs=0), so they can override those too.  Since 1.0.
+ * value.  They take precedence over the options the library sets for
+ * correctness ("*-write-behind" pass-through=true and
+ * resync-failed-syncs-after-fsync=on, "*-replicate-*" post-op-delay-secs=0
+ * and eager-lock=off), so they can override those too; eager-lock=off keeps
+ * a brick restarted under writes from being read before it has the writes
+ * it missed.  Since 1.0.
  */
 GLUVIRT_API int gluvirt_pool_options_set_xlator_option(gluvirt_pool_options *options,
                                                        const char *xlator, const char *key,
