@@ -108,10 +108,11 @@ GLUVIRT_API int gluvirt_pool_options_set_exit_wait(gluvirt_pool_options *options
  * "*-write-behind").  Several may be set; setting a key again replaces its
  * value.  They take precedence over the options the library sets for
  * correctness ("*-write-behind" pass-through=true and
- * resync-failed-syncs-after-fsync=on, "*-replicate-*" post-op-delay-secs=0
- * and eager-lock=off), so they can override those too; eager-lock=off keeps
- * a brick restarted under writes from being read before it has the writes
- * it missed.  Since 1.0.
+ * resync-failed-syncs-after-fsync=on, "*-replicate-*" post-op-delay-secs=0),
+ * so they can override those too.  "*-replicate-*" eager-lock=off made a
+ * brick restarted under writes never read before it had the writes it
+ * missed in the project's fault tests, at a large cost for many writes in
+ * flight on one file.  Since 1.0.
  */
 GLUVIRT_API int gluvirt_pool_options_set_xlator_option(gluvirt_pool_options *options,
                                                        const char *xlator, const char *key,
