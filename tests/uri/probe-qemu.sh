@@ -46,14 +46,22 @@ BS=$'\x5c'          # one backslash
 
 # ---------------------------------------------------------------- helpers
 
-# Field escaping for TSV output (see header comment).  Bytes >= 0x80 are
-# kept as they are when the field is valid UTF-8, else written as \xHH.
+# Field escaping for TSV output (see header comment), into REPLY: the
+# helpers set a variable rather than print, as each $(...) costs a fork.
+# Bytes >= 0x80 are kept as they are when the field is valid UTF-8, else
+# written as \xHH.
 esc() {
-    local s=$1 out='' c i hi=0
+    local s=$1 out='' c i hi=0 hex
     case $s in
-        '') printf -- '-'; return ;;
-        -) printf '%s' '\x2d'; return ;;   # a real "-", not "absent"
+        '') REPLY=-; return ;;
+        -) REPLY='\x2d'; return ;;   # a real "-", not "absent"
     esac
+    # Most fields need no escape at all: skip the byte-wise loop.
+    if [[ $s != *"$BS"* && $s != *[[:cntrl:]]* && $s != *[$'\x80'-$'\xff']* &&
+        $s != '#'* ]]; then
+        REPLY=$s
+        return
+    fi
     if [[ $s == *[$'\x80'-$'\xff']* ]] &&
         ! printf '%s' "$s" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then
         hi=1
@@ -65,10 +73,11 @@ esc() {
             $'\t') out+='\t' ;;
             $'\n') out+='\n' ;;
             $'\r') out+='\r' ;;
-            [[:cntrl:]]) out+=$(printf '\\x%02x' "'$c") ;;
+            [[:cntrl:]]) printf -v hex '\\x%02x' "'$c"; out+=$hex ;;
             [$'\x80'-$'\xff'])
                 if [ "$hi" = 1 ]; then
-                    out+=$(printf '\\x%02x' "'$c")
+                    printf -v hex '\\x%02x' "'$c"
+                    out+=$hex
                 else
                     out+=$c
                 fi
@@ -78,12 +87,16 @@ esc() {
     done
     # a leading '#' would make the line a comment
     [[ $out == '#'* ]] && out='\x23'${out:1}
-    printf '%s' "$out"
+    REPLY=$out
 }
 
-# Inverse of esc() for input lines.
+# Inverse of esc() for input lines, into REPLY.
 unesc() {
     local s=$1 out='' c n i=0
+    if [[ $s != *"$BS"* ]]; then
+        REPLY=$s
+        return
+    fi
     while ((i < ${#s})); do
         c=${s:i:1}
         if [[ $c == "$BS" && $((i + 1)) -lt ${#s} ]]; then
@@ -106,21 +119,21 @@ unesc() {
         out+=$c
         i=$((i + 1))
     done
-    printf '%s' "$out"
+    REPLY=$out
 }
 
-# One probe: $1 = index, $2 = escaped URI.  Prints "index<TAB>row".
+# One probe: $1 = index, $2 = escaped URI.  Adds "index<TAB>row" to ROWS.
 probe_one() {
     local idx=$1 raw=$2 uri err rc=0
     local verdict=invalid transport=- host='' port='' volume='' path='' socket=''
     local msg='' warn='' line first='' rest vp hint
-    uri=$(unesc "$raw"; printf x)
-    uri=${uri%x}
+    unesc "$raw"
+    uri=$REPLY
     # stderr only, followed by a line with the exit status.  qemu-img with
     # gfapi very rarely crashes while tearing down a failed connection; a
     # run killed by a signal without a verdict is repeated (3 tries).
     for _ in 1 2 3; do
-        err=$(ip netns exec "$NETNS" timeout "$TIMEOUT" \
+        err=$(timeout "$TIMEOUT" \
             "$QEMU_IMG" info -- "$uri" 2>&1 >/dev/null; printf '\n%d' "$?")
         rc=${err##*$'\n'}
         err=${err%$'\n'*}
@@ -179,22 +192,30 @@ probe_one() {
     if [ -n "$uri" ]; then
         msg=${msg//"$uri"/URI}
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$idx" \
-        "$(esc "$uri")" "$verdict" "$transport" "$(esc "$host")" \
-        "$(esc "$port")" "$(esc "$volume")" "$(esc "$path")" \
-        "$(esc "$socket")" "$(esc "$msg")"
+    local field row
+    esc "$uri"
+    row=$idx$'\t'$REPLY$'\t'$verdict$'\t'$transport
+    for field in "$host" "$port" "$volume" "$path" "$socket" "$msg"; do
+        esc "$field"
+        row+=$'\t'$REPLY
+    done
+    ROWS+=$row$'\n'
 }
 
 # ------------------------------------------------------------ worker mode
 
 if [ "${1-}" = --probe-one ]; then
     ulimit -c 0     # no core files from the rare crash mentioned above
-    NETNS=$2 TIMEOUT=$3
+    TIMEOUT=$2 OUT=$3/$4
     shift 3
+    ROWS=''
     while [ $# -ge 2 ]; do
         probe_one "$1" "$2"
         shift 2
     done
+    # One file per worker: rows longer than a pipe's atomic write (4 KiB)
+    # from workers writing at once would interleave.
+    printf '%s' "$ROWS" > "$OUT"
     exit 0
 fi
 
@@ -222,7 +243,9 @@ if ! command -v "$QEMU_IMG" >/dev/null; then
 fi
 
 created=0
+rows=$(mktemp -d /tmp/gluvirt-uriprobe.XXXXXX)
 cleanup() {
+    rm -rf "$rows"
     if [ "$created" = 1 ]; then
         ip netns delete "$NETNS" 2>/dev/null || true
     fi
@@ -251,12 +274,13 @@ if [ "$HEADER" = 1 ]; then
     printf 'uri\tqemu\ttransport\thost\tport\tvolume\tpath\tsocket\tqemu_message\n'
 fi
 
-# Number the input lines, run the probes in parallel, restore the order.
+# Number the input lines, run the probes in parallel (workers of 8 probes
+# each, started inside the namespace), restore the order.
 idx=0
 while IFS= read -r line || [ -n "$line" ]; do
     line=${line%$'\r'}
     case $line in '' | '#'*) continue ;; esac
     idx=$((idx + 1))
     printf '%s\0%s\0' "$idx" "$line"
-done | xargs -0 -n 2 -P "$JOBS" bash "$0" --probe-one "$NETNS" "$TIMEOUT" |
-    sort -t $'\t' -k1,1n -s | cut -f2-
+done | xargs -0 -n 16 -P "$JOBS" ip netns exec "$NETNS" bash "$0" --probe-one "$TIMEOUT" "$rows"
+find "$rows" -type f -exec cat {} + | sort -t $'\t' -k1,1n -s | cut -f2-
