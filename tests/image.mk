@@ -1,17 +1,26 @@
 # ---------------------------------------------------------------- image
-# The synchronous image API: tests/unit/test_image_local on the local-file
-# backend (temporary files, no server); tests/gluster/test_image on the real
+# The synchronous image API: tests/unit/test_image_local and its errors,
+# test_image_local_errors, on the local-file backend (temporary files, no
+# server, tests/unit/image_local_support.c); tests/gluster/test_image on the real
 # test volume gv0; and image-qemu.sh, which compares what gluvirt convert
 # and gluvirt info give with what qemu-img gives for images qemu made (on
 # gv1).  The gluster ones fail without the test volumes when
 # GLUVIRT_REQUIRE_GLUSTER=1, else skip.
 if HAVE_CRITERION
-image_criterion_tests = tests/unit/test_image_local tests/gluster/test_image
+image_criterion_tests = tests/unit/test_image_local tests/unit/test_image_local_errors \
+	tests/gluster/test_image
 check_PROGRAMS += $(image_criterion_tests)
 
-tests_unit_test_image_local_SOURCES = tests/unit/test_image_local.c
+image_local_support = tests/unit/image_local_support.c tests/unit/image_local_support.h
+
+tests_unit_test_image_local_SOURCES = tests/unit/test_image_local.c $(image_local_support)
 tests_unit_test_image_local_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_unit_test_image_local_LDADD = lib/libgluvirt.la $(CRITERION_LIBS)
+
+tests_unit_test_image_local_errors_SOURCES = tests/unit/test_image_local_errors.c \
+	$(image_local_support)
+tests_unit_test_image_local_errors_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_test_image_local_errors_LDADD = lib/libgluvirt.la $(CRITERION_LIBS)
 
 tests_gluster_test_image_SOURCES = tests/gluster/test_image.c
 tests_gluster_test_image_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)

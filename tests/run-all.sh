@@ -159,7 +159,8 @@ run "check-abi" make check-abi || true
 # tests, qemu-made images, examples), to keep CI short.
 step "distcheck"
 distcheck_tests="tests/headers/header_c99 tests/headers/header_cxx tests/unit/test_errors \
-tests/unit/test_dlopen tests/unit/test_image_local tests/qcow2/probe-and-policy.sh \
+tests/unit/test_dlopen tests/unit/test_image_local tests/unit/test_image_local_errors \
+tests/qcow2/probe-and-policy.sh \
 tests/qcow2/test_qcow2_hostile tests/python/run-pytest.sh examples/run-examples.sh"
 run_logged "distcheck" distcheck.log \
     ip netns exec "$GLUVIRT_NETNS" make -j2 distcheck TESTS="$distcheck_tests" || true
