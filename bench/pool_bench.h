@@ -24,7 +24,7 @@
 #include <glusterfs/api/glfs.h>
 
 #include "gluvirt/gluvirt.h"
-#include "pool_internal.h"
+#include "gluster/pool_internal.h"
 
 #define DEFAULT_HOST "127.1.1.1"
 #define DEFAULT_VOLUME "gv0"

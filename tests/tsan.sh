@@ -1,6 +1,6 @@
 #!/bin/bash
 # ThreadSanitizer over the library's concurrent surface.  Builds every
-# library source (lib/*.c) once with -fsanitize=thread and links two stress
+# library source (lib/*/*.c) once with -fsanitize=thread and links two stress
 # programs with it (tests/tsan/):
 #
 #   aio_stress   callback I/O in both completion modes (dispatcher thread,
@@ -65,7 +65,7 @@ export builddir srcdir gfapi_cflags
 echo "tsan: building the library and the stress programs with ThreadSanitizer"
 # The library once, two compilers at a time; then the programs against it.
 # shellcheck disable=SC2016 # the inner shell expands $1 and $2
-if ! printf '%s\n' "$srcdir"/lib/*.c |
+if ! printf '%s\n' "$srcdir"/lib/*/*.c |
         xargs -P 2 -I{} bash -c 'tsan_cc -c -o "$1/obj/$(basename "$2" .c).o" "$2"' _ "$work" {} \
         >"$work/build.log" 2>&1; then
     cat "$work/build.log" >&2

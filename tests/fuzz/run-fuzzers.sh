@@ -20,7 +20,7 @@ command -v clang >/dev/null || { echo "run-fuzzers: clang not found: apt-get ins
 
 targets="fuzz_uri fuzz_qcow2"
 # Every library source: a target may reach any of them.
-lib_sources=$(cd "$srcdir/lib" && ls -- *.c)
+lib_sources=$(cd "$srcdir/lib" && ls -- */*.c)
 sanitizers="address,undefined"
 cflags="-g -O1 -fno-sanitize-recover=all -D_GNU_SOURCE -DHAVE_CONFIG_H \
 -I$builddir -I$builddir/include -I$srcdir/include -I$srcdir/lib \
@@ -47,7 +47,7 @@ mkdir -p "$work/obj"
 export work srcdir cflags sanitizers
 # shellcheck disable=SC2016
 printf '%s\n' $lib_sources | xargs -P "$(nproc)" -I{} sh -c \
-    'clang $cflags -fsanitize=fuzzer-no-link,$sanitizers -c "$srcdir/lib/$1" -o "$work/obj/$1.o"' \
+    'clang $cflags -fsanitize=fuzzer-no-link,$sanitizers -c "$srcdir/lib/$1" -o "$work/obj/$(basename "$1").o"' \
     sh {}
 for target in $targets; do
     echo "run-fuzzers: building $target"

@@ -10,7 +10,7 @@
     {"merge-thread.raw", MERGE_IMAGE_SIZE}, {"merge-poll.raw", MERGE_IMAGE_SIZE},           \
     {"merge-shrunk.raw", MERGE_IMAGE_SIZE},
 #include "test_image_aio_support.h"
-#include "stats.h"
+#include "util/stats.h"
 
 #define CHAIN_DEPTH 32
 #define CHAIN_READS 6000

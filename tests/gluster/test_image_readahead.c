@@ -18,7 +18,7 @@
  */
 #include "test_image_aio_support.h"
 #include "../readahead_chain.h"
-#include "stats.h"
+#include "util/stats.h"
 
 #define RA_IMAGE_SIZE (8u << 20)
 #define RA_HOLE_START (3u << 20) /* zeros: qemu-img leaves the clusters out */

@@ -47,7 +47,7 @@
  * right. */
 #if defined(__has_include)
 #if __has_include("stats.h")
-#include "stats.h"
+#include "util/stats.h"
 #define HAVE_GLV_STATS 1
 #endif
 #endif

@@ -1,0 +1,115 @@
+/*
+ * Format drivers: how an image's virtual disk maps onto its storage.  A
+ * driver sees only the storage interface (storage.h).
+ */
+#ifndef GLUVIRT_FORMAT_H
+#define GLUVIRT_FORMAT_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <gluvirt/image.h>
+
+#include "storage/storage.h"
+
+struct glv_format;
+
+/* Where a range of the virtual disk lives, as one format layer sees it. */
+enum glv_map_kind {
+    GLV_MAP_DATA,        /* stored bytes, at host_offset in host */
+    GLV_MAP_ZERO,        /* reads as zeros (this layer says so) */
+    GLV_MAP_COMPRESSED,  /* stored compressed: no host offset */
+    GLV_MAP_UNALLOCATED  /* not in this layer: the backing file, or zeros */
+};
+
+struct glv_mapping {
+    enum glv_map_kind kind;
+    uint64_t length;            /* bytes from the asked offset that share this mapping */
+    /* DATA: where the bytes are.  ZERO and UNALLOCATED: where the cluster
+     * holding them is allocated, when it is (else host is NULL). */
+    uint64_t host_offset;
+    struct glv_storage *host;   /* the image's file or its external data file */
+};
+
+/* Whether m puts the first length bytes in one run of stored bytes that its
+ * storage can read asynchronously: the callback paths send such reads
+ * straight to the storage. */
+static inline int glv_mapping_reads_async(const struct glv_mapping *m, uint64_t length)
+{
+    return m->kind == GLV_MAP_DATA && m->length >= length && m->host->ops->aio_preadv;
+}
+
+struct glv_format_ops {
+    const char *name;
+    /* Virtual size in bytes. */
+    int64_t (*size)(struct glv_format *f);
+    /* Whole-range transfers inside the virtual size (the image layer clamps). */
+    int (*preadv)(struct glv_format *f, const struct iovec *iov, int iovcnt, uint64_t offset);
+    int (*pwritev)(struct glv_format *f, const struct iovec *iov, int iovcnt, uint64_t offset);
+    int (*flush)(struct glv_format *f);
+    int (*discard)(struct glv_format *f, uint64_t offset, uint64_t length);
+    int (*write_zeroes)(struct glv_format *f, uint64_t offset, uint64_t length);
+    int (*truncate)(struct glv_format *f, uint64_t size);
+    /* Release the driver; the storage stays open (the image closes it). */
+    void (*close)(struct glv_format *f);
+
+    /* Map [offset, offset + length) (inside the virtual size, length > 0):
+     * fills *m with the mapping of the first bytes.  cached_only: fail with
+     * EAGAIN (no error message) instead of reading metadata from storage, so
+     * a submitter never blocks.  0, or -1 with the error set. */
+    int (*map)(struct glv_format *f, uint64_t offset, uint64_t length, int cached_only,
+               struct glv_mapping *m);
+    /* The rest is optional (NULL when the format has none). */
+
+    /* Properties: -1 / NULL with ENOENT when the format has none. */
+    int64_t (*info_int)(struct glv_format *f, gluvirt_info_key key);
+    const char *(*info_string)(struct glv_format *f, gluvirt_info_key key);
+    int64_t (*snapshot_int)(struct glv_format *f, int index, gluvirt_snapshot_key key);
+    const char *(*snapshot_string)(struct glv_format *f, int index, gluvirt_snapshot_key key);
+};
+
+struct glv_format {
+    const struct glv_format_ops *ops;
+    struct glv_storage *storage;
+    /* Set by the driver at open when the image names a backing file: the
+     * name as stored, and its format (NULL when the image does not say). */
+    const char *backing_name;
+    const char *backing_format;
+    /* Set by the image layer after open (NULL: no backing file).  The
+     * driver reads unallocated ranges through glv_format_read_backing. */
+    struct gluvirt_image *backing;
+};
+
+struct glv_format *glv_format_raw_open(struct glv_storage *storage);
+
+/* Whether f is the raw format (bytes map one to one onto its storage). */
+int glv_format_is_raw(const struct glv_format *f);
+
+/* How the image layer opens files an image names (external data files). */
+struct glv_sibling_opener {
+    /* A storage for name, resolved and checked like a backing file name;
+     * NULL with the error set. */
+    struct glv_storage *(*open)(void *ctx, const char *name, int writable);
+    void *ctx;
+};
+
+struct glv_qcow2_options {
+    uint64_t l2_cache_size;          /* bytes; 0: the default */
+    const char *snapshot;            /* NULL: the current state */
+    struct glv_sibling_opener data_file;
+};
+
+/* NULL with the error set (EINVAL for a damaged or hostile image, ENOTSUP for
+ * a feature this version cannot read, ENOENT for an unknown snapshot). */
+struct glv_format *glv_format_qcow2_open(struct glv_storage *storage,
+                                         const struct glv_qcow2_options *options);
+
+/*
+ * Read [offset, offset + length of iov) from f's backing file: the bytes
+ * past the backing file's end, or all of them when there is none, read as
+ * zeros.  0, or -1 with the error set.  (image_backing.c)
+ */
+int glv_format_read_backing(struct glv_format *f, const struct iovec *iov, int iovcnt,
+                            uint64_t offset);
+
+#endif

@@ -1,0 +1,787 @@
+/*
+ * Creating images: the options, the new file (through gfapi on a volume,
+ * through POSIX locally), the backing file check, and preallocation.
+ *
+ * The new file gets a storage of its own (struct create_storage below), with
+ * the operations the format writers need plus the two that only creation
+ * needs: reserving blocks (fallocate) and removing the file again when
+ * creation fails.  The qcow2 layout itself is written by qcow2_create.c,
+ * which sees only the storage interface.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format/qcow2_create.h"
+#include "gluster/pool_internal.h"
+#include "storage/storage.h"
+#include "uri/uri_internal.h"
+
+/* Zeros written per call where the storage cannot zero or reserve a range. */
+#define ZERO_CHUNK (1u << 20)
+/* Ranges handed to one gfapi fallocate or zerofill call. */
+#define ALLOCATE_CHUNK (256ull << 20)
+
+struct gluvirt_create_options {
+    gluvirt_format format;
+    unsigned cluster_bits;
+    unsigned version;
+    gluvirt_preallocation preallocation;
+    char *backing_name;
+    gluvirt_format backing_format;
+    int overwrite;
+    int64_t uid, gid;
+};
+
+/* ------------------------------------------------------------ options */
+
+static int options_missing(const gluvirt_create_options *o, const char *call)
+{
+    if (o)
+        return 0;
+    glv_set_error(EINVAL, "%s: the options object is NULL", call);
+    return -1;
+}
+
+static void set_defaults(gluvirt_create_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = GLUVIRT_FORMAT_RAW;
+    o->cluster_bits = 16;
+    o->version = 3;
+    o->preallocation = GLUVIRT_PREALLOC_OFF;
+    o->backing_format = GLUVIRT_FORMAT_RAW;
+    o->uid = o->gid = -1;
+}
+
+GLUVIRT_API gluvirt_create_options *gluvirt_create_options_new(void)
+{
+    gluvirt_create_options *o = malloc(sizeof *o);
+
+    if (!o) {
+        glv_set_oom();
+        return NULL;
+    }
+    set_defaults(o);
+    return o;
+}
+
+GLUVIRT_API void gluvirt_create_options_free(gluvirt_create_options *o)
+{
+    if (o)
+        free(o->backing_name);
+    free(o);
+}
+
+GLUVIRT_API int gluvirt_create_options_set_format(gluvirt_create_options *o,
+                                                  gluvirt_format format)
+{
+    if (options_missing(o, "gluvirt_create_options_set_format") < 0)
+        return -1;
+    if (format != GLUVIRT_FORMAT_RAW && format != GLUVIRT_FORMAT_QCOW2) {
+        glv_set_error(EINVAL, "gluvirt_create_options_set_format: images are created as raw "
+                      "or qcow2");
+        return -1;
+    }
+    o->format = format;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_create_options_set_cluster_size(gluvirt_create_options *o,
+                                                        uint32_t bytes)
+{
+    unsigned bits = 0;
+
+    if (options_missing(o, "gluvirt_create_options_set_cluster_size") < 0)
+        return -1;
+    while (bits < 32 && (1u << bits) < bytes)
+        bits++;
+    if (bits < 9 || bits > 21 || (1u << bits) != bytes) {
+        glv_set_error(EINVAL, "cluster size %" PRIu32 " is not a power of two from 512 to "
+                      "2097152 (2 MiB)", bytes);
+        return -1;
+    }
+    o->cluster_bits = bits;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_create_options_set_compat(gluvirt_create_options *o,
+                                                  const char *compat)
+{
+    if (options_missing(o, "gluvirt_create_options_set_compat") < 0)
+        return -1;
+    if (compat && (!strcmp(compat, "1.1") || !strcmp(compat, "v3"))) {
+        o->version = 3;
+        return 0;
+    }
+    if (compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2"))) {
+        o->version = 2;
+        return 0;
+    }
+    glv_set_error(EINVAL, "compat '%s' is not a qcow2 version: use 1.1 (or v3) or 0.10 (or v2)",
+                  compat ? compat : "(null)");
+    return -1;
+}
+
+GLUVIRT_API int gluvirt_create_options_set_preallocation(gluvirt_create_options *o,
+                                                         gluvirt_preallocation mode)
+{
+    if (options_missing(o, "gluvirt_create_options_set_preallocation") < 0)
+        return -1;
+    if (mode != GLUVIRT_PREALLOC_OFF && mode != GLUVIRT_PREALLOC_METADATA &&
+        mode != GLUVIRT_PREALLOC_FALLOC && mode != GLUVIRT_PREALLOC_FULL) {
+        glv_set_error(EINVAL, "gluvirt_create_options_set_preallocation: unknown mode %d",
+                      (int)mode);
+        return -1;
+    }
+    o->preallocation = mode;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_create_options_set_backing(gluvirt_create_options *o, const char *name,
+                                                   gluvirt_format format)
+{
+    char *copy = NULL;
+
+    if (options_missing(o, "gluvirt_create_options_set_backing") < 0)
+        return -1;
+    if (name && !*name) {
+        glv_set_error(EINVAL, "gluvirt_create_options_set_backing: the backing file name is "
+                      "empty (pass NULL for none)");
+        return -1;
+    }
+    if (name && format != GLUVIRT_FORMAT_RAW && format != GLUVIRT_FORMAT_QCOW2) {
+        glv_set_error(EINVAL, "gluvirt_create_options_set_backing: name the backing file's "
+                      "format, raw or qcow2 (it is stored in the image, so it cannot be "
+                      "probed)");
+        return -1;
+    }
+    if (name && !(copy = strdup(name))) {
+        glv_set_oom();
+        return -1;
+    }
+    free(o->backing_name);
+    o->backing_name = copy;
+    o->backing_format = format;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_create_options_set_overwrite(gluvirt_create_options *o, int overwrite)
+{
+    if (options_missing(o, "gluvirt_create_options_set_overwrite") < 0)
+        return -1;
+    o->overwrite = overwrite != 0;
+    return 0;
+}
+
+GLUVIRT_API int gluvirt_create_options_set_owner(gluvirt_create_options *o, int64_t uid,
+                                                 int64_t gid)
+{
+    if (options_missing(o, "gluvirt_create_options_set_owner") < 0)
+        return -1;
+    if (uid < -1 || gid < -1 || uid > (int64_t)UINT32_MAX - 1 || gid > (int64_t)UINT32_MAX - 1) {
+        glv_set_error(EINVAL, "owner %" PRId64 ":%" PRId64 " is out of range (-1 keeps the "
+                      "creator's)", uid, gid);
+        return -1;
+    }
+    o->uid = uid;
+    o->gid = gid;
+    return 0;
+}
+
+/* ------------------------------------------------------------ the new file */
+
+struct create_storage {
+    struct glv_storage base;
+    glfs_t *fs;             /* gluster: the connection's client */
+    glfs_fd_t *gfd;
+    const char *path;       /* the path to remove on failure (volume path or local path) */
+    int fd;                 /* local */
+};
+
+static struct create_storage *cs(struct glv_storage *s)
+{
+    return (struct create_storage *)s;
+}
+
+static ssize_t create_move(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                           uint64_t offset, int writing)
+{
+    struct create_storage *c = cs(s);
+
+    if (c->gfd)
+        return writing ? glfs_pwritev(c->gfd, iov, iovcnt, (off_t)offset, 0)
+                       : glfs_preadv(c->gfd, iov, iovcnt, (off_t)offset, 0);
+    return writing ? pwritev(c->fd, iov, iovcnt, (off_t)offset)
+                   : preadv(c->fd, iov, iovcnt, (off_t)offset);
+}
+
+static int create_preadv(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                         uint64_t offset)
+{
+    return glv_storage_transfer(s, iov, iovcnt, offset, 0, create_move);
+}
+
+static int create_pwritev(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                          uint64_t offset)
+{
+    return glv_storage_transfer(s, iov, iovcnt, offset, 1, create_move);
+}
+
+static int create_flush(struct glv_storage *s)
+{
+    struct create_storage *c = cs(s);
+    int rc;
+
+    errno = 0;
+    rc = c->gfd ? glfs_fsync(c->gfd, NULL, NULL) : fsync(c->fd);
+    return rc < 0 ? glv_storage_io_error(s, "flush of", 0, errno) : 0;
+}
+
+static int create_discard(struct glv_storage *s, uint64_t offset, uint64_t length)
+{
+    (void)s, (void)offset, (void)length;
+    return 0; /* a new file has nothing to give back */
+}
+
+/* Zeros by writing them, a megabyte at a time. */
+static int write_zero_chunks(struct glv_storage *s, uint64_t offset, uint64_t length)
+{
+    void *zeros = calloc(1, ZERO_CHUNK);
+
+    if (!zeros) {
+        glv_set_oom();
+        return -1;
+    }
+    while (length > 0) {
+        struct iovec iov = {zeros, length < ZERO_CHUNK ? (size_t)length : ZERO_CHUNK};
+
+        if (create_pwritev(s, &iov, 1, offset) < 0) {
+            free(zeros);
+            return -1;
+        }
+        offset += iov.iov_len;
+        length -= iov.iov_len;
+    }
+    free(zeros);
+    return 0;
+}
+
+static int unsupported(int err)
+{
+    return err == EOPNOTSUPP || err == ENOSYS || err == EINVAL || err == ENOTTY;
+}
+
+/* gfapi's fallocate (reserve) or zerofill (zero), in pieces; 1 when the
+ * volume cannot do it (nothing done then), 0 done, -1 error. */
+static int gluster_allocate(struct glv_storage *s, uint64_t offset, uint64_t length, int zero)
+{
+    struct create_storage *c = cs(s);
+    uint64_t done = 0;
+
+    while (done < length) {
+        uint64_t piece = length - done < ALLOCATE_CHUNK ? length - done : ALLOCATE_CHUNK;
+        int rc;
+
+        errno = 0;
+        rc = zero ? glfs_zerofill(c->gfd, (off_t)(offset + done), (off_t)piece)
+                  : glfs_fallocate(c->gfd, 0, (off_t)(offset + done), (size_t)piece);
+        if (rc < 0) {
+            if (done == 0 && unsupported(errno))
+                return 1;
+            return glv_storage_io_error(s, zero ? "cannot zero-fill" : "cannot allocate",
+                                        offset + done, errno);
+        }
+        done += piece;
+    }
+    return 0;
+}
+
+static int create_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t length)
+{
+    int rc = cs(s)->gfd ? gluster_allocate(s, offset, length, 1) : 1;
+
+    return rc == 1 ? write_zero_chunks(s, offset, length) : rc;
+}
+
+static int create_truncate(struct glv_storage *s, uint64_t size)
+{
+    struct create_storage *c = cs(s);
+    int rc;
+
+    errno = 0;
+    rc = c->gfd ? glfs_ftruncate(c->gfd, (off_t)size, NULL, NULL) : ftruncate(c->fd, (off_t)size);
+    return rc < 0 ? glv_storage_io_error(s, "cannot resize", size, errno) : 0;
+}
+
+static int create_stat(struct glv_storage *s, struct stat *st)
+{
+    struct create_storage *c = cs(s);
+    int rc;
+
+    errno = 0;
+    rc = c->gfd ? glfs_fstat(c->gfd, st) : fstat(c->fd, st);
+    return rc < 0 ? glv_storage_io_error(s, "cannot stat", 0, errno) : 0;
+}
+
+static int64_t create_size(struct glv_storage *s)
+{
+    struct stat st;
+
+    return create_stat(s, &st) < 0 ? -1 : (int64_t)st.st_size;
+}
+
+static int64_t create_allocated(struct glv_storage *s)
+{
+    struct stat st;
+
+    return create_stat(s, &st) < 0 ? -1 : (int64_t)st.st_blocks * 512;
+}
+
+static void create_close(struct glv_storage *s)
+{
+    struct create_storage *c = cs(s);
+
+    if (c->gfd)
+        glfs_close(c->gfd);
+    else if (c->fd >= 0)
+        close(c->fd);
+    free(s->name);
+    free(c);
+}
+
+static const struct glv_storage_ops create_ops = {
+    .preadv = create_preadv,
+    .pwritev = create_pwritev,
+    .flush = create_flush,
+    .discard = create_discard,
+    .write_zeroes = create_write_zeroes,
+    .truncate = create_truncate,
+    .size = create_size,
+    .allocated = create_allocated,
+    .close = create_close,
+};
+
+/* Reserve (falloc) or write (full) the range's blocks. */
+static int preallocate_range(struct glv_storage *s, uint64_t offset, uint64_t length,
+                             gluvirt_preallocation mode)
+{
+    struct create_storage *c = cs(s);
+    int rc;
+
+    if (length == 0 || (mode != GLUVIRT_PREALLOC_FALLOC && mode != GLUVIRT_PREALLOC_FULL))
+        return 0;
+    if (mode == GLUVIRT_PREALLOC_FULL)
+        return create_write_zeroes(s, offset, length);
+    if (c->gfd) {
+        rc = gluster_allocate(s, offset, length, 0);
+        /* A volume that refuses fallocate: write the zeros, which reserves
+         * the blocks the slow way. */
+        return rc == 1 ? write_zero_chunks(s, offset, length) : rc;
+    }
+    rc = posix_fallocate(c->fd, (off_t)offset, (off_t)length);
+    return rc ? glv_storage_io_error(s, "cannot allocate", offset, rc) : 0;
+}
+
+/* What a failed create of name says; err is the errno of the create. */
+static void set_create_error(const char *name, int on_gluster, int err, int overwrite)
+{
+    switch (err) {
+    case EEXIST:
+        glv_set_error(EEXIST, "image %s already exists; libgluvirt does not replace an "
+                      "existing file unless asked to (gluvirt create --overwrite, "
+                      "gluvirt_create_options_set_overwrite)", name);
+        break;
+    case ENOENT:
+        glv_set_error(ENOENT, "cannot create %s: its directory does not exist; create it "
+                      "first", name);
+        break;
+    case EISDIR:
+        glv_set_error(EISDIR, "%s is a directory; it is never replaced by an image", name);
+        break;
+    case EACCES:
+    case EPERM:
+        glv_set_error(err, "cannot create %s: permission denied%s", name,
+                      on_gluster ? "; check the owner and mode of the directory ('gluster "
+                                   "volume set VOLUME storage.owner-uid 107 storage.owner-gid "
+                                   "107' gives the volume's root to qemu)" : "");
+        break;
+    default:
+        glv_set_error(err ? err : EIO, "cannot %s %s: %s",
+                      overwrite ? "create or replace" : "create", name,
+                      strerror(err ? err : EIO));
+    }
+}
+
+static struct create_storage *new_create_storage(const char *name)
+{
+    struct create_storage *c = calloc(1, sizeof *c);
+
+    if (!c || !(c->base.name = strdup(name))) {
+        free(c);
+        glv_set_oom();
+        return NULL;
+    }
+    c->base.ops = &create_ops;
+    c->base.writable = 1;
+    c->fd = -1;
+    return c;
+}
+
+static struct create_storage *create_file(glfs_t *fs, const char *path, const char *name,
+                                          int overwrite)
+{
+    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
+    struct create_storage *c = new_create_storage(name);
+    struct stat st;
+    int err;
+
+    if (!c)
+        return NULL;
+    c->fs = fs;
+    c->path = path;
+    errno = 0;
+    if (fs)
+        c->gfd = glfs_creat(fs, path, flags, 0644);
+    else
+        c->fd = open(path, flags, 0644);
+    err = errno;
+    if (fs ? !c->gfd : c->fd < 0) {
+        create_close(&c->base);
+        set_create_error(name, fs != NULL, err, overwrite);
+        return NULL;
+    }
+    /* On a sharded volume gfapi's O_TRUNC leaves the size and the shards
+     * past the first: truncate for real. */
+    if (fs && overwrite && glfs_ftruncate(c->gfd, 0, NULL, NULL) < 0) {
+        err = errno;
+        create_close(&c->base);
+        set_create_error(name, 1, err, overwrite);
+        return NULL;
+    }
+    if (create_stat(&c->base, &st) == 0 && !S_ISREG(st.st_mode)) {
+        create_close(&c->base);
+        glv_set_error(EINVAL, "%s is not a regular file; images are created as plain files",
+                      name);
+        return NULL;
+    }
+    return c;
+}
+
+static void remove_file(struct create_storage *c)
+{
+    if (c->fs)
+        glfs_unlink(c->fs, c->path);
+    else
+        unlink(c->path);
+}
+
+static int change_owner(struct create_storage *c, int64_t uid, int64_t gid)
+{
+    int rc;
+
+    if (uid < 0 && gid < 0)
+        return 0;
+    errno = 0;
+    rc = c->gfd ? glfs_fchown(c->gfd, (uid_t)uid, (gid_t)gid)
+                : fchown(c->fd, (uid_t)uid, (gid_t)gid);
+    if (rc == 0)
+        return 0;
+    glv_set_error(errno ? errno : EIO, "cannot give %s to %" PRId64 ":%" PRId64 ": %s%s",
+                  c->base.name, uid, gid, strerror(errno ? errno : EIO),
+                  errno == EPERM ? " (only root may change a file's owner)" : "");
+    return -1;
+}
+
+/* Put "what: " in front of the message of the error just recorded. */
+static void prefix_error(const char *what)
+{
+    char message[1024];
+    int err = gluvirt_errno();
+
+    snprintf(message, sizeof message, "%s", gluvirt_errmsg());
+    glv_set_error(err, "%s: %s", what, message);
+}
+
+/* ------------------------------------------------------------ backing file */
+
+/* dir (ending in '/' or empty) joined with name, "." and ".." folded; NULL
+ * with EINVAL when ".." climbs above the volume's root. */
+static char *join_on_volume(const char *image_path, const char *name)
+{
+    const char *slash = strrchr(image_path, '/');
+    struct glv_strbuf sb = {0};
+    const char *p;
+
+    if (slash)
+        glv_strbuf_append(&sb, image_path, (size_t)(slash - image_path) + 1);
+    for (p = name; *p;) {
+        size_t n = strcspn(p, "/");
+
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            char *cut;
+
+            if (sb.len == 0 || sb.failed) {
+                glv_strbuf_release(&sb);
+                glv_set_error(EINVAL, "backing file name '%s' leads above the volume's root",
+                              name);
+                return NULL;
+            }
+            sb.data[--sb.len] = '\0';
+            cut = strrchr(sb.data, '/');
+            sb.len = cut ? (size_t)(cut - sb.data) + 1 : 0;
+            sb.data[sb.len] = '\0';
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            glv_strbuf_append(&sb, p, n);
+            if (p[n] == '/')
+                glv_strbuf_putc(&sb, '/');
+        }
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return glv_strbuf_finish(&sb);
+}
+
+static int has_other_protocol(const char *name)
+{
+    size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+
+    return n > 0 && name[n] == ':';
+}
+
+/* Open the backing file the way QEMU will find it, to check it exists and
+ * is of the format named, and give its virtual size. */
+static int check_backing(gluvirt_pool *pool, const gluvirt_uri *uri, const char *path,
+                         const gluvirt_create_options *o, uint64_t *size)
+{
+    const char *name = o->backing_name;
+    gluvirt_open_options *open = gluvirt_open_options_new();
+    gluvirt_uri *where = NULL;
+    char *local = NULL;
+    gluvirt_image *image = NULL;
+    int64_t got;
+    int rc = -1;
+
+    if (!open || gluvirt_open_options_set_format(open, o->backing_format) < 0)
+        goto out;
+    if (!strncmp(name, "gluster", 7) && strchr(name, ':')) {
+        if (!(where = gluvirt_uri_parse(name)))
+            goto out;
+    } else if (has_other_protocol(name)) {
+        glv_set_error(EINVAL, "backing file '%s': libgluvirt makes overlays of gluster URIs "
+                      "and plain file names only", name);
+        goto out;
+    } else if (uri) {
+        if (name[0] == '/') {
+            glv_set_error(EINVAL, "backing file '%s' is an absolute path, which QEMU looks "
+                          "for on the hypervisor's own disk, not on the volume; name it "
+                          "relative to the image or by a gluster URI", name);
+            goto out;
+        }
+        if (!(where = gluvirt_uri_dup(uri)))
+            goto out;
+        free(where->path);
+        if (!(where->path = join_on_volume(uri->path, name)))
+            goto out;
+    } else if (name[0] == '/') {
+        if (!(local = strdup(name))) {
+            glv_set_oom();
+            goto out;
+        }
+    } else {
+        const char *slash = strrchr(path, '/');
+        struct glv_strbuf sb = {0};
+
+        if (slash)
+            glv_strbuf_append(&sb, path, (size_t)(slash - path) + 1);
+        glv_strbuf_puts(&sb, name);
+        if (!(local = glv_strbuf_finish(&sb)))
+            goto out;
+    }
+    image = where ? gluvirt_image_open_uri(pool, where, open) : gluvirt_image_open(NULL, local, open);
+    if (!image) {
+        struct glv_strbuf sb = {0};
+        char *what;
+
+        glv_strbuf_printf(&sb, "backing file '%s'", name);
+        if ((what = glv_strbuf_finish(&sb)))
+            prefix_error(what);
+        free(what);
+        goto out;
+    }
+    if ((got = gluvirt_image_size(image)) < 0)
+        goto out;
+    *size = (uint64_t)got;
+    rc = 0;
+out:
+    gluvirt_image_close(image);
+    gluvirt_open_options_free(open);
+    gluvirt_uri_free(where);
+    free(local);
+    return rc;
+}
+
+/* ------------------------------------------------------------ creating */
+
+static int check_combination(const gluvirt_create_options *o, const char *name)
+{
+    int raw = o->format == GLUVIRT_FORMAT_RAW;
+
+    if (raw && o->preallocation == GLUVIRT_PREALLOC_METADATA) {
+        glv_set_error(EINVAL, "%s: a raw image has no metadata to preallocate; use "
+                      "preallocation falloc or full", name);
+        return -1;
+    }
+    if (raw && o->backing_name) {
+        glv_set_error(EINVAL, "%s: a raw image cannot have a backing file; create a qcow2 "
+                      "overlay", name);
+        return -1;
+    }
+    if (o->backing_name && o->preallocation != GLUVIRT_PREALLOC_OFF) {
+        glv_set_error(EINVAL, "%s: preallocation and a backing file exclude each other: "
+                      "preallocated clusters would hide the backing file's data", name);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *backing_format_name(const gluvirt_create_options *o)
+{
+    if (!o->backing_name)
+        return NULL;
+    return o->backing_format == GLUVIRT_FORMAT_QCOW2 ? "qcow2" : "raw";
+}
+
+/* Write the format into the new file and preallocate. */
+static int fill_image(struct create_storage *c, const gluvirt_create_options *o, uint64_t size)
+{
+    uint64_t data_offset = 0, data_length = size;
+
+    if (o->format == GLUVIRT_FORMAT_QCOW2) {
+        if (glv_qcow2_create(&c->base, size, o->cluster_bits, o->version, o->backing_name,
+                             backing_format_name(o), o->preallocation != GLUVIRT_PREALLOC_OFF,
+                             &data_offset, &data_length) < 0)
+            return -1;
+    } else if (create_truncate(&c->base, size) < 0) {
+        return -1;
+    }
+    if (preallocate_range(&c->base, data_offset, data_length, o->preallocation) < 0)
+        return -1;
+    return create_flush(&c->base);
+}
+
+static int create_image(gluvirt_pool *pool, const gluvirt_uri *uri, const char *path,
+                        uint64_t size, const gluvirt_create_options *o)
+{
+    gluvirt_create_options defaults;
+    gluvirt_pool *own_pool = NULL;
+    gluvirt_connection *connection = NULL;
+    struct create_storage *c = NULL;
+    char *name = NULL;
+    int rc = -1, made = 0;
+
+    if (!o) {
+        set_defaults(&defaults);
+        o = &defaults;
+    }
+    /* For messages: the URI, "VOLUME/PATH" when several servers make it up,
+     * or the local path. */
+    if (uri && uri->server_count == 1)
+        name = gluvirt_uri_format(uri);
+    else if ((uri ? asprintf(&name, "%s/%s", uri->volume, uri->path)
+                  : asprintf(&name, "%s", path)) < 0)
+        name = NULL;
+    if (!name) {
+        glv_set_oom();
+        return -1;
+    }
+    if (check_combination(o, name) < 0)
+        goto out;
+    if ((uri || o->backing_name) && !pool && !(pool = own_pool = gluvirt_pool_new(NULL)))
+        goto out;
+    if (uri && !(connection = gluvirt_pool_connect(pool, uri)))
+        goto out;
+    if (o->backing_name) {
+        uint64_t backing_size;
+
+        if (check_backing(pool, uri, path, o, &backing_size) < 0)
+            goto out;
+        if (size == GLUVIRT_CREATE_SIZE_OF_BACKING)
+            size = backing_size;
+    }
+    if (size == GLUVIRT_CREATE_SIZE_OF_BACKING) {
+        glv_set_error(EINVAL, "%s: no size given and no backing file to take it from", name);
+        goto out;
+    }
+    if (size > (uint64_t)INT64_MAX - 511) {
+        glv_set_error(EINVAL, "%s: %" PRIu64 " bytes is larger than an image can be", name,
+                      size);
+        goto out;
+    }
+    size = (size + 511) & ~(uint64_t)511;
+    if (o->format == GLUVIRT_FORMAT_QCOW2) {
+        uint64_t unused_offset, unused_length;
+
+        /* Refuse what cannot be an image before a file exists. */
+        if (glv_qcow2_create(NULL, size, o->cluster_bits, o->version, o->backing_name,
+                             backing_format_name(o), o->preallocation != GLUVIRT_PREALLOC_OFF,
+                             &unused_offset, &unused_length) < 0) {
+            prefix_error(name);
+            goto out;
+        }
+    }
+    c = create_file(connection ? glv_connection_glfs(connection) : NULL,
+                    uri ? uri->path : path, name, o->overwrite);
+    if (!c)
+        goto out;
+    made = 1;
+    if (change_owner(c, o->uid, o->gid) < 0 || fill_image(c, o, size) < 0)
+        remove_file(c);
+    else
+        rc = 0;
+    create_close(&c->base);
+out:
+    if (connection && made) /* only a file made or removed leaves replication work behind */
+        glv_connection_note_write(connection);
+    gluvirt_connection_release(connection);
+    gluvirt_pool_free(own_pool);
+    free(name);
+    return rc;
+}
+
+GLUVIRT_API int gluvirt_image_create_uri(gluvirt_pool *pool, const gluvirt_uri *uri,
+                                         uint64_t size, const gluvirt_create_options *options)
+{
+    if (!uri) {
+        glv_set_error(EINVAL, "gluvirt_image_create_uri: the URI is NULL");
+        return -1;
+    }
+    return create_image(pool, uri, NULL, size, options);
+}
+
+GLUVIRT_API int gluvirt_image_create(gluvirt_pool *pool, const char *target, uint64_t size,
+                                     const gluvirt_create_options *options)
+{
+    gluvirt_uri *uri;
+    int rc;
+
+    if (!target || !*target) {
+        glv_set_error(EINVAL, "gluvirt_image_create: no target given");
+        return -1;
+    }
+    if (strncmp(target, "gluster", 7) != 0 || !strchr(target, ':'))
+        return create_image(pool, NULL, target, size, options);
+    if (!(uri = gluvirt_uri_parse(target)))
+        return -1;
+    rc = create_image(pool, uri, NULL, size, options);
+    gluvirt_uri_free(uri);
+    return rc;
+}

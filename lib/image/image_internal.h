@@ -1,0 +1,73 @@
+/* The image handle's structure, shared by the synchronous and callback paths. */
+#ifndef GLUVIRT_IMAGE_INTERNAL_H
+#define GLUVIRT_IMAGE_INTERNAL_H
+
+#include "format/format.h"
+
+struct glv_aio;
+
+struct gluvirt_open_options {
+    gluvirt_format format;
+    int writable;
+    int direct;
+    gluvirt_completion_mode completion;
+    unsigned queue_depth;
+    uint64_t l2_cache_size;
+    gluvirt_backing_policy backing;
+    char *snapshot;
+};
+
+struct gluvirt_image {
+    struct glv_storage *storage;
+    struct glv_format *format;
+    int writable;
+    struct glv_aio *aio;         /* the callback engine */
+    char *name;                  /* the target as opened */
+    gluvirt_pool *pool;          /* gluster images: the pool the chain shares */
+    gluvirt_pool *own_pool;      /* made for this chain when the caller gave none */
+    gluvirt_uri *uri;            /* gluster images; NULL for local files */
+    char *identity;              /* the file, canonically: loop detection */
+    char *backing_full_name;     /* the backing name resolved against this image */
+};
+
+/* Where an image is being opened from: the chain above it, for backing
+ * files and external data files (image_backing.c). */
+struct glv_open_context {
+    const struct glv_open_context *parent; /* the overlay; NULL at the top */
+    const gluvirt_image *image;            /* the image this context opens for */
+    const gluvirt_open_options *options;
+    int depth;
+};
+
+#define GLV_MAX_BACKING_DEPTH 32
+
+/* Open what image's format names as its backing file and attach it
+ * (format->backing).  0 (also when there is none, or the policy says to
+ * open none), or -1 with the error set. */
+int glv_image_open_backing(gluvirt_image *image, const struct glv_open_context *ctx);
+
+/* The opener for files image names besides its backing file. */
+struct glv_sibling_opener glv_image_sibling_opener(struct glv_open_context *ctx);
+
+/* Open target (a gluster URI object or a local path) for the chain in ctx:
+ * image.c's open with the parent's pool. */
+gluvirt_image *glv_image_open_in_chain(gluvirt_pool *pool, const gluvirt_uri *uri,
+                                       const char *path, gluvirt_format format,
+                                       const struct glv_open_context *parent);
+
+/* Checks shared by both paths: -1 with the error set when the request must not run. */
+int glv_image_check_writable(gluvirt_image *image, const char *call);
+int glv_image_check_range(gluvirt_image *image, const char *call, uint64_t offset,
+                          uint64_t length);
+
+/* The callback engine of one image (image_aio.c); readahead: serve
+ * sequential reads through a read-ahead, only for images opened read-only,
+ * where nothing in the library can change the bytes it holds. */
+struct glv_aio *glv_aio_new(gluvirt_completion_mode mode, unsigned depth, int readahead);
+/* Wait for every request in flight, run its callbacks, stop the threads. */
+void glv_aio_free(struct glv_aio *aio);
+
+#define GLV_DEFAULT_QUEUE_DEPTH 128
+#define GLV_MAX_QUEUE_DEPTH 4096
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * The local-file storage backend: images in the host's filesystem, for
+ * offline use and for testing format drivers without a cluster.  Same
+ * contract as the gluster backend: whole transfers or an error, zeros past
+ * the end of the file, a sticky error after a failed fsync.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/storage.h"
+
+struct local_storage {
+    struct glv_storage base;
+    int fd;
+};
+
+static struct local_storage *ls(struct glv_storage *s)
+{
+    return (struct local_storage *)s;
+}
+
+static ssize_t local_move(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                          uint64_t offset, int writing)
+{
+    return writing ? pwritev(ls(s)->fd, iov, iovcnt, (off_t)offset)
+                   : preadv(ls(s)->fd, iov, iovcnt, (off_t)offset);
+}
+
+static int local_preadv(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                        uint64_t offset)
+{
+    return glv_storage_transfer(s, iov, iovcnt, offset, 0, local_move);
+}
+
+static int local_pwritev(struct glv_storage *s, const struct iovec *iov, int iovcnt,
+                         uint64_t offset)
+{
+    if (glv_storage_refuse_after_lost_flush(s) < 0)
+        return -1;
+    return glv_storage_transfer(s, iov, iovcnt, offset, 1, local_move);
+}
+
+static int local_flush(struct glv_storage *s)
+{
+    if (glv_storage_refuse_after_lost_flush(s) < 0)
+        return -1;
+    if (fdatasync(ls(s)->fd) < 0) {
+        __atomic_store_n(&s->flush_failed, 1, __ATOMIC_RELAXED);
+        return glv_storage_io_error(s, "flush of", 0, errno);
+    }
+    return 0;
+}
+
+static int local_discard(struct glv_storage *s, uint64_t offset, uint64_t length)
+{
+    if (fallocate(ls(s)->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+                  (off_t)length) < 0 && errno != EOPNOTSUPP)
+        return glv_storage_io_error(s, "cannot discard", offset, errno);
+    return 0;
+}
+
+static int local_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t length)
+{
+    if (glv_storage_refuse_after_lost_flush(s) < 0)
+        return -1;
+    if (fallocate(ls(s)->fd, FALLOC_FL_ZERO_RANGE, (off_t)offset, (off_t)length) == 0)
+        return 0;
+    return glv_storage_write_zero_buffers(s, offset, length);
+}
+
+static int local_truncate(struct glv_storage *s, uint64_t size)
+{
+    if (ftruncate(ls(s)->fd, (off_t)size) < 0)
+        return glv_storage_io_error(s, "cannot resize", size, errno);
+    return 0;
+}
+
+static int64_t local_size(struct glv_storage *s)
+{
+    struct stat st;
+
+    if (fstat(ls(s)->fd, &st) < 0)
+        return glv_storage_io_error(s, "cannot stat", 0, errno);
+    return (int64_t)st.st_size;
+}
+
+static void local_close(struct glv_storage *s)
+{
+    if (ls(s)->fd >= 0)
+        close(ls(s)->fd);
+    free(s->name);
+    free(s);
+}
+
+static int64_t local_seek(struct glv_storage *s, uint64_t offset, int whence)
+{
+    return (int64_t)lseek(ls(s)->fd, (off_t)offset, whence);
+}
+
+static int local_extent(struct glv_storage *s, uint64_t offset, uint64_t length, int *data,
+                        uint64_t *run)
+{
+    return glv_storage_extent_by_seek(s, offset, length, data, run, local_seek);
+}
+
+static int64_t local_allocated(struct glv_storage *s)
+{
+    struct stat st;
+
+    if (fstat(ls(s)->fd, &st) < 0)
+        return glv_storage_io_error(s, "cannot stat", 0, errno);
+    return (int64_t)st.st_blocks * 512;
+}
+
+static const struct glv_storage_ops local_ops = {
+    .preadv = local_preadv,
+    .pwritev = local_pwritev,
+    .flush = local_flush,
+    .discard = local_discard,
+    .write_zeroes = local_write_zeroes,
+    .truncate = local_truncate,
+    .size = local_size,
+    .allocated = local_allocated,
+    .extent = local_extent,
+    .close = local_close,
+};
+
+struct glv_storage *glv_storage_local_open(const char *path, struct glv_storage_flags flags)
+{
+    struct local_storage *l = calloc(1, sizeof *l);
+    struct stat st;
+
+    if (!l || !(l->base.name = strdup(path))) {
+        free(l);
+        glv_set_oom();
+        return NULL;
+    }
+    l->base.ops = &local_ops;
+    l->base.writable = flags.writable;
+    l->fd = open(path, (flags.writable ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+                           (flags.direct ? O_DIRECT : 0));
+    if (l->fd < 0) {
+        int err = errno;
+
+        glv_set_error(err, "cannot open image %s: %s%s", path, strerror(err),
+                      err == EINVAL && flags.direct ? " (the filesystem refuses direct I/O; "
+                                                      "open without it)" : "");
+        local_close(&l->base);
+        return NULL;
+    }
+    if (fstat(l->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        glv_set_error(EISDIR, "%s is a directory, not an image", path);
+        local_close(&l->base);
+        return NULL;
+    }
+    return &l->base;
+}
