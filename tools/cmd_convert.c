@@ -43,8 +43,8 @@ static void convert_usage(FILE *out)
             "usage: gluvirt convert [-f raw|qcow2] [-O raw] [-p] [--snapshot NAME]\n"
             "                       [--backing any|same-store|none] SRC DST\n"
             "Copies the virtual disk of SRC into DST.  Each is a gluster URI or a local path;\n"
-            "DST '-' is standard output.  A local DST is created or emptied; a DST on a\n"
-            "volume must exist already (create it with 'qemu-img create -f raw URI SIZE').\n"
+            "DST '-' is standard output.  DST is created when it does not exist, and\n"
+            "emptied when it does.\n"
             "Blocks of zeros are left as holes in the output.\n"
             "  -f FMT           the source's format, raw or qcow2; without -f it is probed\n"
             "                   from the source's first bytes (a note on stderr says so)\n"
@@ -200,13 +200,14 @@ static gluvirt_image *open_destination(gluvirt_pool *pool, const char *dst, uint
         }
         close(fd);
     }
-    if (!(image = gluvirt_image_open(pool, dst, options))) {
-        if (gluvirt_errno() == ENOENT && is_gluster_target(dst))
-            fprintf(stderr, "gluvirt convert: %s; gluvirt cannot create images on a volume yet: "
-                            "create it first with 'qemu-img create -f raw %s %llu'\n",
-                    gluvirt_errmsg(), dst, (unsigned long long)size);
-        else
-            report_library_error(NULL);
+    image = gluvirt_image_open(pool, dst, options);
+    /* A destination on a volume that does not exist yet is created, raw,
+     * as qemu-img convert creates it (a local one was created above). */
+    if (!image && gluvirt_errno() == ENOENT && is_gluster_target(dst) &&
+        gluvirt_image_create(pool, dst, size, NULL) == 0)
+        image = gluvirt_image_open(pool, dst, options);
+    if (!image) {
+        report_library_error(NULL);
         goto out;
     }
     if (gluvirt_image_truncate(image, 0) < 0 || gluvirt_image_truncate(image, size) < 0) {

@@ -68,6 +68,14 @@ struct glv_format_ops {
     const char *(*snapshot_string)(struct glv_format *f, int index, gluvirt_snapshot_key key);
 };
 
+/* A backing file as a format driver sees it: read fills the whole vector
+ * from offset, with zeros past the backing file's end; 0, or -1 with the
+ * error set.  The image layer owns what arg points to. */
+struct glv_backing_reader {
+    int (*read)(void *arg, const struct iovec *iov, int iovcnt, uint64_t offset);
+    void *arg;
+};
+
 struct glv_format {
     const struct glv_format_ops *ops;
     struct glv_storage *storage;
@@ -75,9 +83,10 @@ struct glv_format {
      * name as stored, and its format (NULL when the image does not say). */
     const char *backing_name;
     const char *backing_format;
-    /* Set by the image layer after open (NULL: no backing file).  The
-     * driver reads unallocated ranges through glv_format_read_backing. */
-    struct gluvirt_image *backing;
+    /* Handed down by the image layer after open: what unallocated ranges
+     * read from (read NULL: nothing, they read as zeros).  The driver reads
+     * them through glv_format_read_backing. */
+    struct glv_backing_reader backing;
 };
 
 struct glv_format *glv_format_raw_open(struct glv_storage *storage);
@@ -107,9 +116,15 @@ struct glv_format *glv_format_qcow2_open(struct glv_storage *storage,
 /*
  * Read [offset, offset + length of iov) from f's backing file: the bytes
  * past the backing file's end, or all of them when there is none, read as
- * zeros.  0, or -1 with the error set.  (image_backing.c)
+ * zeros.  0, or -1 with the error set.
  */
-int glv_format_read_backing(struct glv_format *f, const struct iovec *iov, int iovcnt,
-                            uint64_t offset);
+static inline int glv_format_read_backing(struct glv_format *f, const struct iovec *iov,
+                                          int iovcnt, uint64_t offset)
+{
+    if (f->backing.read)
+        return f->backing.read(f->backing.arg, iov, iovcnt, offset);
+    glv_iov_zero(iov, iovcnt, 0);
+    return 0;
+}
 
 #endif

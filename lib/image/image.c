@@ -176,7 +176,7 @@ struct open_request {
 
 static void image_destroy(gluvirt_image *image)
 {
-    gluvirt_image *backing = image->format ? image->format->backing : NULL;
+    gluvirt_image *backing = image->backing;
 
     glv_aio_free(image->aio);
     if (image->format)

@@ -307,7 +307,7 @@ static int start_mapped_read(struct aio_request *r)
 
     if (f->ops->map(f, r->offset, r->length, 1, &m) < 0 || m.length < r->length)
         return -1;
-    if (m.kind == GLV_MAP_ZERO || (m.kind == GLV_MAP_UNALLOCATED && !f->backing)) {
+    if (m.kind == GLV_MAP_ZERO || (m.kind == GLV_MAP_UNALLOCATED && !r->image->backing)) {
         memset(r->iov.iov_base, 0, (size_t)r->length);
         request_done(r, (int64_t)r->length);
         return 0;

@@ -252,6 +252,17 @@ static int backing_format(const gluvirt_image *image, const char *name, gluvirt_
     return -1;
 }
 
+/* The format's backing reader: the backing image's bytes, zeros past its end. */
+static int read_backing(void *arg, const struct iovec *iov, int iovcnt, uint64_t offset)
+{
+    ssize_t got = gluvirt_image_preadv(arg, iov, iovcnt, offset);
+
+    if (got < 0)
+        return -1;
+    glv_iov_zero(iov, iovcnt, (uint64_t)got);
+    return 0;
+}
+
 int glv_image_open_backing(gluvirt_image *image, const struct glv_open_context *ctx)
 {
     const char *name = image->format->backing_name;
@@ -295,18 +306,8 @@ int glv_image_open_backing(gluvirt_image *image, const struct glv_open_context *
     image->backing_full_name = r.display;
     r.display = NULL;
     resolved_release(&r);
-    image->format->backing = backing;
-    return 0;
-}
-
-int glv_format_read_backing(struct glv_format *f, const struct iovec *iov, int iovcnt,
-                            uint64_t offset)
-{
-    ssize_t got = 0;
-
-    if (f->backing && (got = gluvirt_image_preadv(f->backing, iov, iovcnt, offset)) < 0)
-        return -1;
-    glv_iov_zero(iov, iovcnt, (uint64_t)got);
+    image->backing = backing;
+    image->format->backing = (struct glv_backing_reader){read_backing, backing};
     return 0;
 }
 

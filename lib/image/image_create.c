@@ -1,12 +1,10 @@
 /*
- * Creating images: the options, the new file (through gfapi on a volume,
- * through POSIX locally), the backing file check, and preallocation.
- *
- * The new file gets a storage of its own (struct create_storage below), with
- * the operations the format writers need plus the two that only creation
- * needs: reserving blocks (fallocate) and removing the file again when
- * creation fails.  The qcow2 layout itself is written by qcow2_create.c,
- * which sees only the storage interface.
+ * Creating images: the options, the backing file check, the new file and
+ * its preallocation.  The file is made through the storage interface
+ * (glv_storage_gluster_create on a volume, glv_storage_local_create for a
+ * local path), whose creation operations reserve blocks, set the owner and
+ * remove the file again when creation fails; the qcow2 layout itself is
+ * written by format/qcow2_create.c, which sees only that interface.
  */
 #include "config.h"
 
@@ -23,11 +21,6 @@
 #include "gluster/pool_internal.h"
 #include "storage/storage.h"
 #include "uri/uri_internal.h"
-
-/* Zeros written per call where the storage cannot zero or reserve a range. */
-#define ZERO_CHUNK (1u << 20)
-/* Ranges handed to one gfapi fallocate or zerofill call. */
-#define ALLOCATE_CHUNK (256ull << 20)
 
 struct gluvirt_create_options {
     gluvirt_format format;
@@ -198,306 +191,27 @@ GLUVIRT_API int gluvirt_create_options_set_owner(gluvirt_create_options *o, int6
 
 /* ------------------------------------------------------------ the new file */
 
-struct create_storage {
-    struct glv_storage base;
-    glfs_t *fs;             /* gluster: the connection's client */
-    glfs_fd_t *gfd;
-    const char *path;       /* the path to remove on failure (volume path or local path) */
-    int fd;                 /* local */
-};
-
-static struct create_storage *cs(struct glv_storage *s)
-{
-    return (struct create_storage *)s;
-}
-
-static ssize_t create_move(struct glv_storage *s, const struct iovec *iov, int iovcnt,
-                           uint64_t offset, int writing)
-{
-    struct create_storage *c = cs(s);
-
-    if (c->gfd)
-        return writing ? glfs_pwritev(c->gfd, iov, iovcnt, (off_t)offset, 0)
-                       : glfs_preadv(c->gfd, iov, iovcnt, (off_t)offset, 0);
-    return writing ? pwritev(c->fd, iov, iovcnt, (off_t)offset)
-                   : preadv(c->fd, iov, iovcnt, (off_t)offset);
-}
-
-static int create_preadv(struct glv_storage *s, const struct iovec *iov, int iovcnt,
-                         uint64_t offset)
-{
-    return glv_storage_transfer(s, iov, iovcnt, offset, 0, create_move);
-}
-
-static int create_pwritev(struct glv_storage *s, const struct iovec *iov, int iovcnt,
-                          uint64_t offset)
-{
-    return glv_storage_transfer(s, iov, iovcnt, offset, 1, create_move);
-}
-
-static int create_flush(struct glv_storage *s)
-{
-    struct create_storage *c = cs(s);
-    int rc;
-
-    errno = 0;
-    rc = c->gfd ? glfs_fsync(c->gfd, NULL, NULL) : fsync(c->fd);
-    return rc < 0 ? glv_storage_io_error(s, "flush of", 0, errno) : 0;
-}
-
-static int create_discard(struct glv_storage *s, uint64_t offset, uint64_t length)
-{
-    (void)s, (void)offset, (void)length;
-    return 0; /* a new file has nothing to give back */
-}
-
-/* Zeros by writing them, a megabyte at a time. */
-static int write_zero_chunks(struct glv_storage *s, uint64_t offset, uint64_t length)
-{
-    void *zeros = calloc(1, ZERO_CHUNK);
-
-    if (!zeros) {
-        glv_set_oom();
-        return -1;
-    }
-    while (length > 0) {
-        struct iovec iov = {zeros, length < ZERO_CHUNK ? (size_t)length : ZERO_CHUNK};
-
-        if (create_pwritev(s, &iov, 1, offset) < 0) {
-            free(zeros);
-            return -1;
-        }
-        offset += iov.iov_len;
-        length -= iov.iov_len;
-    }
-    free(zeros);
-    return 0;
-}
-
-static int unsupported(int err)
-{
-    return err == EOPNOTSUPP || err == ENOSYS || err == EINVAL || err == ENOTTY;
-}
-
-/* gfapi's fallocate (reserve) or zerofill (zero), in pieces; 1 when the
- * volume cannot do it (nothing done then), 0 done, -1 error. */
-static int gluster_allocate(struct glv_storage *s, uint64_t offset, uint64_t length, int zero)
-{
-    struct create_storage *c = cs(s);
-    uint64_t done = 0;
-
-    while (done < length) {
-        uint64_t piece = length - done < ALLOCATE_CHUNK ? length - done : ALLOCATE_CHUNK;
-        int rc;
-
-        errno = 0;
-        rc = zero ? glfs_zerofill(c->gfd, (off_t)(offset + done), (off_t)piece)
-                  : glfs_fallocate(c->gfd, 0, (off_t)(offset + done), (size_t)piece);
-        if (rc < 0) {
-            if (done == 0 && unsupported(errno))
-                return 1;
-            return glv_storage_io_error(s, zero ? "cannot zero-fill" : "cannot allocate",
-                                        offset + done, errno);
-        }
-        done += piece;
-    }
-    return 0;
-}
-
-static int create_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t length)
-{
-    int rc = cs(s)->gfd ? gluster_allocate(s, offset, length, 1) : 1;
-
-    return rc == 1 ? write_zero_chunks(s, offset, length) : rc;
-}
-
-static int create_truncate(struct glv_storage *s, uint64_t size)
-{
-    struct create_storage *c = cs(s);
-    int rc;
-
-    errno = 0;
-    rc = c->gfd ? glfs_ftruncate(c->gfd, (off_t)size, NULL, NULL) : ftruncate(c->fd, (off_t)size);
-    return rc < 0 ? glv_storage_io_error(s, "cannot resize", size, errno) : 0;
-}
-
-static int create_stat(struct glv_storage *s, struct stat *st)
-{
-    struct create_storage *c = cs(s);
-    int rc;
-
-    errno = 0;
-    rc = c->gfd ? glfs_fstat(c->gfd, st) : fstat(c->fd, st);
-    return rc < 0 ? glv_storage_io_error(s, "cannot stat", 0, errno) : 0;
-}
-
-static int64_t create_size(struct glv_storage *s)
-{
-    struct stat st;
-
-    return create_stat(s, &st) < 0 ? -1 : (int64_t)st.st_size;
-}
-
-static int64_t create_allocated(struct glv_storage *s)
-{
-    struct stat st;
-
-    return create_stat(s, &st) < 0 ? -1 : (int64_t)st.st_blocks * 512;
-}
-
-static void create_close(struct glv_storage *s)
-{
-    struct create_storage *c = cs(s);
-
-    if (c->gfd)
-        glfs_close(c->gfd);
-    else if (c->fd >= 0)
-        close(c->fd);
-    free(s->name);
-    free(c);
-}
-
-static const struct glv_storage_ops create_ops = {
-    .preadv = create_preadv,
-    .pwritev = create_pwritev,
-    .flush = create_flush,
-    .discard = create_discard,
-    .write_zeroes = create_write_zeroes,
-    .truncate = create_truncate,
-    .size = create_size,
-    .allocated = create_allocated,
-    .close = create_close,
-};
-
-/* Reserve (falloc) or write (full) the range's blocks. */
+/* Reserve (falloc) or write (full) the range's blocks; where the storage
+ * cannot, by writing zeros. */
 static int preallocate_range(struct glv_storage *s, uint64_t offset, uint64_t length,
                              gluvirt_preallocation mode)
 {
-    struct create_storage *c = cs(s);
-    int rc;
+    int rc = 1;
 
     if (length == 0 || (mode != GLUVIRT_PREALLOC_FALLOC && mode != GLUVIRT_PREALLOC_FULL))
         return 0;
-    if (mode == GLUVIRT_PREALLOC_FULL)
-        return create_write_zeroes(s, offset, length);
-    if (c->gfd) {
-        rc = gluster_allocate(s, offset, length, 0);
-        /* A volume that refuses fallocate: write the zeros, which reserves
-         * the blocks the slow way. */
-        return rc == 1 ? write_zero_chunks(s, offset, length) : rc;
-    }
-    rc = posix_fallocate(c->fd, (off_t)offset, (off_t)length);
-    return rc ? glv_storage_io_error(s, "cannot allocate", offset, rc) : 0;
+    if (s->ops->allocate)
+        rc = s->ops->allocate(s, offset, length, mode == GLUVIRT_PREALLOC_FULL);
+    return rc == 1 ? glv_storage_write_zero_buffers(s, offset, length) : rc;
 }
 
-/* What a failed create of name says; err is the errno of the create. */
-static void set_create_error(const char *name, int on_gluster, int err, int overwrite)
+static int change_owner(struct glv_storage *s, int64_t uid, int64_t gid)
 {
-    switch (err) {
-    case EEXIST:
-        glv_set_error(EEXIST, "image %s already exists; libgluvirt does not replace an "
-                      "existing file unless asked to (gluvirt create --overwrite, "
-                      "gluvirt_create_options_set_overwrite)", name);
-        break;
-    case ENOENT:
-        glv_set_error(ENOENT, "cannot create %s: its directory does not exist; create it "
-                      "first", name);
-        break;
-    case EISDIR:
-        glv_set_error(EISDIR, "%s is a directory; it is never replaced by an image", name);
-        break;
-    case EACCES:
-    case EPERM:
-        glv_set_error(err, "cannot create %s: permission denied%s", name,
-                      on_gluster ? "; check the owner and mode of the directory ('gluster "
-                                   "volume set VOLUME storage.owner-uid 107 storage.owner-gid "
-                                   "107' gives the volume's root to qemu)" : "");
-        break;
-    default:
-        glv_set_error(err ? err : EIO, "cannot %s %s: %s",
-                      overwrite ? "create or replace" : "create", name,
-                      strerror(err ? err : EIO));
-    }
-}
-
-static struct create_storage *new_create_storage(const char *name)
-{
-    struct create_storage *c = calloc(1, sizeof *c);
-
-    if (!c || !(c->base.name = strdup(name))) {
-        free(c);
-        glv_set_oom();
-        return NULL;
-    }
-    c->base.ops = &create_ops;
-    c->base.writable = 1;
-    c->fd = -1;
-    return c;
-}
-
-static struct create_storage *create_file(glfs_t *fs, const char *path, const char *name,
-                                          int overwrite)
-{
-    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
-    struct create_storage *c = new_create_storage(name);
-    struct stat st;
-    int err;
-
-    if (!c)
-        return NULL;
-    c->fs = fs;
-    c->path = path;
-    errno = 0;
-    if (fs)
-        c->gfd = glfs_creat(fs, path, flags, 0644);
-    else
-        c->fd = open(path, flags, 0644);
-    err = errno;
-    if (fs ? !c->gfd : c->fd < 0) {
-        create_close(&c->base);
-        set_create_error(name, fs != NULL, err, overwrite);
-        return NULL;
-    }
-    /* On a sharded volume gfapi's O_TRUNC leaves the size and the shards
-     * past the first: truncate for real. */
-    if (fs && overwrite && glfs_ftruncate(c->gfd, 0, NULL, NULL) < 0) {
-        err = errno;
-        create_close(&c->base);
-        set_create_error(name, 1, err, overwrite);
-        return NULL;
-    }
-    if (create_stat(&c->base, &st) == 0 && !S_ISREG(st.st_mode)) {
-        create_close(&c->base);
-        glv_set_error(EINVAL, "%s is not a regular file; images are created as plain files",
-                      name);
-        return NULL;
-    }
-    return c;
-}
-
-static void remove_file(struct create_storage *c)
-{
-    if (c->fs)
-        glfs_unlink(c->fs, c->path);
-    else
-        unlink(c->path);
-}
-
-static int change_owner(struct create_storage *c, int64_t uid, int64_t gid)
-{
-    int rc;
-
     if (uid < 0 && gid < 0)
         return 0;
-    errno = 0;
-    rc = c->gfd ? glfs_fchown(c->gfd, (uid_t)uid, (gid_t)gid)
-                : fchown(c->fd, (uid_t)uid, (gid_t)gid);
-    if (rc == 0)
-        return 0;
-    glv_set_error(errno ? errno : EIO, "cannot give %s to %" PRId64 ":%" PRId64 ": %s%s",
-                  c->base.name, uid, gid, strerror(errno ? errno : EIO),
-                  errno == EPERM ? " (only root may change a file's owner)" : "");
-    return -1;
+    if (!s->ops->chown)
+        return glv_storage_owner_error(s, uid, gid, ENOTSUP);
+    return s->ops->chown(s, uid, gid);
 }
 
 /* Put "what: " in front of the message of the error just recorded. */
@@ -661,21 +375,21 @@ static const char *backing_format_name(const gluvirt_create_options *o)
 }
 
 /* Write the format into the new file and preallocate. */
-static int fill_image(struct create_storage *c, const gluvirt_create_options *o, uint64_t size)
+static int fill_image(struct glv_storage *s, const gluvirt_create_options *o, uint64_t size)
 {
     uint64_t data_offset = 0, data_length = size;
 
     if (o->format == GLUVIRT_FORMAT_QCOW2) {
-        if (glv_qcow2_create(&c->base, size, o->cluster_bits, o->version, o->backing_name,
+        if (glv_qcow2_create(s, size, o->cluster_bits, o->version, o->backing_name,
                              backing_format_name(o), o->preallocation != GLUVIRT_PREALLOC_OFF,
                              &data_offset, &data_length) < 0)
             return -1;
-    } else if (create_truncate(&c->base, size) < 0) {
+    } else if (s->ops->truncate(s, size) < 0) {
         return -1;
     }
-    if (preallocate_range(&c->base, data_offset, data_length, o->preallocation) < 0)
+    if (preallocate_range(s, data_offset, data_length, o->preallocation) < 0)
         return -1;
-    return create_flush(&c->base);
+    return s->ops->flush(s);
 }
 
 static int create_image(gluvirt_pool *pool, const gluvirt_uri *uri, const char *path,
@@ -684,9 +398,9 @@ static int create_image(gluvirt_pool *pool, const gluvirt_uri *uri, const char *
     gluvirt_create_options defaults;
     gluvirt_pool *own_pool = NULL;
     gluvirt_connection *connection = NULL;
-    struct create_storage *c = NULL;
+    struct glv_storage *s;
     char *name = NULL;
-    int rc = -1, made = 0;
+    int rc = -1;
 
     if (!o) {
         set_defaults(&defaults);
@@ -738,19 +452,16 @@ static int create_image(gluvirt_pool *pool, const gluvirt_uri *uri, const char *
             goto out;
         }
     }
-    c = create_file(connection ? glv_connection_glfs(connection) : NULL,
-                    uri ? uri->path : path, name, o->overwrite);
-    if (!c)
+    s = uri ? glv_storage_gluster_create(pool, uri, name, o->overwrite)
+            : glv_storage_local_create(path, o->overwrite);
+    if (!s)
         goto out;
-    made = 1;
-    if (change_owner(c, o->uid, o->gid) < 0 || fill_image(c, o, size) < 0)
-        remove_file(c);
+    if (change_owner(s, o->uid, o->gid) < 0 || fill_image(s, o, size) < 0)
+        s->ops->remove(s);
     else
         rc = 0;
-    create_close(&c->base);
+    s->ops->close(s);
 out:
-    if (connection && made) /* only a file made or removed leaves replication work behind */
-        glv_connection_note_write(connection);
     gluvirt_connection_release(connection);
     gluvirt_pool_free(own_pool);
     free(name);

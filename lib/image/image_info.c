@@ -79,7 +79,7 @@ GLUVIRT_API const char *gluvirt_image_info_string(gluvirt_image *image, gluvirt_
 
 GLUVIRT_API gluvirt_image *gluvirt_image_backing(gluvirt_image *image)
 {
-    return image ? image->format->backing : NULL;
+    return image ? image->backing : NULL;
 }
 
 static int check_snapshot(gluvirt_image *image, int index, const char *call)
@@ -183,8 +183,8 @@ GLUVIRT_API int64_t gluvirt_image_block_status(gluvirt_image *image, uint64_t of
             return -1;
         }
         length = m.length;
-        if (m.kind == GLV_MAP_UNALLOCATED && layer->format->backing) {
-            layer = layer->format->backing;
+        if (m.kind == GLV_MAP_UNALLOCATED && layer->backing) {
+            layer = layer->backing;
             d++;
             continue;
         }

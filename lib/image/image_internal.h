@@ -28,6 +28,8 @@ struct gluvirt_image {
     gluvirt_uri *uri;            /* gluster images; NULL for local files */
     char *identity;              /* the file, canonically: loop detection */
     char *backing_full_name;     /* the backing name resolved against this image */
+    gluvirt_image *backing;      /* its backing file (NULL: none); the format
+                                  * reads it through format->backing */
 };
 
 /* Where an image is being opened from: the chain above it, for backing
@@ -42,7 +44,7 @@ struct glv_open_context {
 #define GLV_MAX_BACKING_DEPTH 32
 
 /* Open what image's format names as its backing file and attach it
- * (format->backing).  0 (also when there is none, or the policy says to
+ * (image->backing, handed down to the format as its backing reader).  0 (also when there is none, or the policy says to
  * open none), or -1 with the error set. */
 int glv_image_open_backing(gluvirt_image *image, const struct glv_open_context *ctx);
 

@@ -41,6 +41,17 @@ struct glv_storage_ops {
                       uint64_t offset, void (*done)(void *arg, int64_t result), void *arg);
     int (*aio_pwritev)(struct glv_storage *s, const struct iovec *iov, int iovcnt,
                        uint64_t offset, void (*done)(void *arg, int64_t result), void *arg);
+
+    /* Optional, for creating images.  allocate: reserve the blocks of the
+     * range, and when zero is set make them read as zeros as written data
+     * (full preallocation); 0, 1 when the storage cannot (nothing done: the
+     * caller writes zeros), or -1 with the error set. */
+    int (*allocate)(struct glv_storage *s, uint64_t offset, uint64_t length, int zero);
+    /* Give the file to uid:gid (-1 leaves that one as it is): 0 or -1 with
+     * the error set. */
+    int (*chown)(struct glv_storage *s, int64_t uid, int64_t gid);
+    /* Remove the file again (a creation that failed); close still follows. */
+    void (*remove)(struct glv_storage *s);
 };
 
 struct glv_storage {
@@ -60,6 +71,14 @@ struct glv_storage *glv_storage_gluster_open(gluvirt_pool *pool, const gluvirt_u
                                              struct glv_storage_flags flags);
 struct glv_storage *glv_storage_local_open(const char *path, struct glv_storage_flags flags);
 
+/* Create a file and open it writable, as images are made: mode 0644, a
+ * regular file, replacing one that exists only when overwrite is set (else
+ * EEXIST).  name is the image as messages name it.  NULL with the error set
+ * in words that say what to do (glv_storage_create_error). */
+struct glv_storage *glv_storage_gluster_create(gluvirt_pool *pool, const gluvirt_uri *uri,
+                                               const char *name, int overwrite);
+struct glv_storage *glv_storage_local_create(const char *path, int overwrite);
+
 /* The largest piece a backend sends in one call; bigger requests are split
  * (gfapi fails transfers of 1 GiB or more). */
 #define GLV_STORAGE_MAX_TRANSFER (512u << 20)
@@ -68,6 +87,13 @@ struct glv_storage *glv_storage_local_open(const char *path, struct glv_storage_
 
 /* Record an I/O error on s ("cannot read URI at offset N: ..."); returns -1. */
 int glv_storage_io_error(struct glv_storage *s, const char *what, uint64_t offset, int err);
+
+/* Record why creating name failed (err: the create's errno); on_gluster
+ * adds the volume's owner options to a permission error. */
+void glv_storage_create_error(const char *name, int on_gluster, int err, int overwrite);
+
+/* Record that s could not be given to uid:gid (err: the errno); returns -1. */
+int glv_storage_owner_error(struct glv_storage *s, int64_t uid, int64_t gid, int err);
 
 /* -1 with EIO once a flush of s has failed, else 0. */
 int glv_storage_refuse_after_lost_flush(struct glv_storage *s);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,44 @@ int glv_storage_io_error(struct glv_storage *s, const char *what, uint64_t offse
         err = EIO;
     glv_set_error(err, "%s %s at offset %llu: %s", what, s->name, (unsigned long long)offset,
                   strerror(err));
+    return -1;
+}
+
+void glv_storage_create_error(const char *name, int on_gluster, int err, int overwrite)
+{
+    switch (err) {
+    case EEXIST:
+        glv_set_error(EEXIST, "image %s already exists; libgluvirt does not replace an "
+                      "existing file unless asked to (gluvirt create --overwrite, "
+                      "gluvirt_create_options_set_overwrite)", name);
+        break;
+    case ENOENT:
+        glv_set_error(ENOENT, "cannot create %s: its directory does not exist; create it "
+                      "first", name);
+        break;
+    case EISDIR:
+        glv_set_error(EISDIR, "%s is a directory; it is never replaced by an image", name);
+        break;
+    case EACCES:
+    case EPERM:
+        glv_set_error(err, "cannot create %s: permission denied%s", name,
+                      on_gluster ? "; check the owner and mode of the directory ('gluster "
+                                   "volume set VOLUME storage.owner-uid 107 storage.owner-gid "
+                                   "107' gives the volume's root to qemu)" : "");
+        break;
+    default:
+        glv_set_error(err ? err : EIO, "cannot %s %s: %s",
+                      overwrite ? "create or replace" : "create", name,
+                      strerror(err ? err : EIO));
+    }
+}
+
+int glv_storage_owner_error(struct glv_storage *s, int64_t uid, int64_t gid, int err)
+{
+    if (!err)
+        err = EIO;
+    glv_set_error(err, "cannot give %s to %" PRId64 ":%" PRId64 ": %s%s", s->name, uid, gid,
+                  strerror(err), err == EPERM ? " (only root may change a file's owner)" : "");
     return -1;
 }
 

@@ -21,6 +21,7 @@ struct gluster_storage {
     gluvirt_pool *own_pool; /* when the caller gave none */
     gluvirt_connection *connection;
     glfs_fd_t *fd;
+    char *path;             /* on the volume: for remove */
     int wrote;
 };
 
@@ -143,8 +144,59 @@ static void gluster_close(struct glv_storage *s)
         glv_connection_note_write(g->connection);
     gluvirt_connection_release(g->connection);
     gluvirt_pool_free(g->own_pool);
+    free(g->path);
     free(s->name);
     free(g);
+}
+
+/* ------------------------------------------------------------ creation */
+
+/* Ranges handed to one gfapi fallocate or zerofill call. */
+#define ALLOCATE_CHUNK (256ull << 20)
+
+static int unsupported(int err)
+{
+    return err == EOPNOTSUPP || err == ENOSYS || err == EINVAL || err == ENOTTY;
+}
+
+/* gfapi's fallocate (reserve) or zerofill (zero), in pieces. */
+static int gluster_allocate(struct glv_storage *s, uint64_t offset, uint64_t length, int zero)
+{
+    uint64_t done = 0;
+
+    __atomic_store_n(&gs(s)->wrote, 1, __ATOMIC_RELAXED);
+    while (done < length) {
+        uint64_t piece = length - done < ALLOCATE_CHUNK ? length - done : ALLOCATE_CHUNK;
+        int rc;
+
+        errno = 0;
+        rc = zero ? glfs_zerofill(gs(s)->fd, (off_t)(offset + done), (off_t)piece)
+                  : glfs_fallocate(gs(s)->fd, 0, (off_t)(offset + done), (size_t)piece);
+        if (rc < 0) {
+            if (done == 0 && unsupported(errno))
+                return 1;
+            return glv_storage_io_error(s, zero ? "cannot zero-fill" : "cannot allocate",
+                                        offset + done, errno);
+        }
+        done += piece;
+    }
+    return 0;
+}
+
+static int gluster_chown(struct glv_storage *s, int64_t uid, int64_t gid)
+{
+    errno = 0;
+    if (glfs_fchown(gs(s)->fd, (uid_t)uid, (gid_t)gid) < 0)
+        return glv_storage_owner_error(s, uid, gid, errno);
+    return 0;
+}
+
+static void gluster_remove(struct glv_storage *s)
+{
+    struct gluster_storage *g = gs(s);
+
+    __atomic_store_n(&g->wrote, 1, __ATOMIC_RELAXED);
+    glfs_unlink(glv_connection_glfs(g->connection), g->path);
 }
 
 struct aio_context {
@@ -217,6 +269,9 @@ static const struct glv_storage_ops gluster_ops = {
     .allocated = gluster_allocated,
     .extent = gluster_extent,
     .close = gluster_close,
+    .allocate = gluster_allocate,
+    .chown = gluster_chown,
+    .remove = gluster_remove,
 };
 
 static void set_open_error(const gluvirt_uri *uri, int err)
@@ -240,22 +295,41 @@ static void set_open_error(const gluvirt_uri *uri, int err)
     }
 }
 
-struct glv_storage *glv_storage_gluster_open(gluvirt_pool *pool, const gluvirt_uri *uri,
-                                             struct glv_storage_flags flags)
+/* A storage on the connection of pool (or a pool of its own) for uri, with
+ * no file yet; NULL with the error set. */
+static struct gluster_storage *gluster_new(gluvirt_pool *pool, const gluvirt_uri *uri,
+                                           int writable)
 {
     struct gluster_storage *g = calloc(1, sizeof *g);
-    struct stat st;
 
     if (!g) {
         glv_set_oom();
         return NULL;
     }
     g->base.ops = &gluster_ops;
-    g->base.writable = flags.writable;
+    g->base.writable = writable;
     if (!pool && !(pool = g->own_pool = gluvirt_pool_new(NULL)))
         goto fail;
     if (!(g->connection = gluvirt_pool_connect(pool, uri)))
         goto fail;
+    if (!(g->path = strdup(uri->path))) {
+        glv_set_oom();
+        goto fail;
+    }
+    return g;
+fail:
+    gluster_close(&g->base);
+    return NULL;
+}
+
+struct glv_storage *glv_storage_gluster_open(gluvirt_pool *pool, const gluvirt_uri *uri,
+                                             struct glv_storage_flags flags)
+{
+    struct gluster_storage *g = gluster_new(pool, uri, flags.writable);
+    struct stat st;
+
+    if (!g)
+        return NULL;
     if (uri->server_count == 1 && (g->base.name = gluvirt_uri_format(uri)) == NULL)
         goto fail;
     if (!g->base.name && !(g->base.name = strdup(uri->path))) {
@@ -271,6 +345,44 @@ struct glv_storage *glv_storage_gluster_open(gluvirt_pool *pool, const gluvirt_u
     }
     if (glfs_fstat(g->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         set_open_error(uri, EISDIR);
+        goto fail;
+    }
+    return &g->base;
+fail:
+    gluster_close(&g->base);
+    return NULL;
+}
+
+struct glv_storage *glv_storage_gluster_create(gluvirt_pool *pool, const gluvirt_uri *uri,
+                                               const char *name, int overwrite)
+{
+    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
+    struct gluster_storage *g = gluster_new(pool, uri, 1);
+    struct stat st;
+
+    if (!g)
+        return NULL;
+    if (!(g->base.name = strdup(name))) {
+        glv_set_oom();
+        goto fail;
+    }
+    errno = 0;
+    g->fd = glfs_creat(glv_connection_glfs(g->connection), uri->path, flags, 0644);
+    if (!g->fd) {
+        glv_storage_create_error(name, 1, errno, overwrite);
+        goto fail;
+    }
+    /* A file was made (or emptied): replication has work to finish. */
+    g->wrote = 1;
+    /* On a sharded volume gfapi's O_TRUNC leaves the size and the shards
+     * past the first: truncate for real. */
+    if (overwrite && glfs_ftruncate(g->fd, 0, NULL, NULL) < 0) {
+        glv_storage_create_error(name, 1, errno, overwrite);
+        goto fail;
+    }
+    if (glfs_fstat(g->fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        glv_set_error(EINVAL, "%s is not a regular file; images are created as plain files",
+                      name);
         goto fail;
     }
     return &g->base;

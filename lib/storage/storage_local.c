@@ -119,6 +119,31 @@ static int64_t local_allocated(struct glv_storage *s)
     return (int64_t)st.st_blocks * 512;
 }
 
+/* ------------------------------------------------------------ creation */
+
+/* Reserve with posix_fallocate; zeros written as data are the caller's. */
+static int local_allocate(struct glv_storage *s, uint64_t offset, uint64_t length, int zero)
+{
+    int err;
+
+    if (zero)
+        return 1;
+    err = posix_fallocate(ls(s)->fd, (off_t)offset, (off_t)length);
+    return err ? glv_storage_io_error(s, "cannot allocate", offset, err) : 0;
+}
+
+static int local_chown(struct glv_storage *s, int64_t uid, int64_t gid)
+{
+    if (fchown(ls(s)->fd, (uid_t)uid, (gid_t)gid) < 0)
+        return glv_storage_owner_error(s, uid, gid, errno);
+    return 0;
+}
+
+static void local_remove(struct glv_storage *s)
+{
+    unlink(s->name); /* a local storage is named by its path */
+}
+
 static const struct glv_storage_ops local_ops = {
     .preadv = local_preadv,
     .pwritev = local_pwritev,
@@ -130,6 +155,9 @@ static const struct glv_storage_ops local_ops = {
     .allocated = local_allocated,
     .extent = local_extent,
     .close = local_close,
+    .allocate = local_allocate,
+    .chown = local_chown,
+    .remove = local_remove,
 };
 
 struct glv_storage *glv_storage_local_open(const char *path, struct glv_storage_flags flags)
@@ -157,6 +185,34 @@ struct glv_storage *glv_storage_local_open(const char *path, struct glv_storage_
     }
     if (fstat(l->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         glv_set_error(EISDIR, "%s is a directory, not an image", path);
+        local_close(&l->base);
+        return NULL;
+    }
+    return &l->base;
+}
+
+struct glv_storage *glv_storage_local_create(const char *path, int overwrite)
+{
+    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
+    struct local_storage *l = calloc(1, sizeof *l);
+    struct stat st;
+
+    if (!l || !(l->base.name = strdup(path))) {
+        free(l);
+        glv_set_oom();
+        return NULL;
+    }
+    l->base.ops = &local_ops;
+    l->base.writable = 1;
+    l->fd = open(path, flags, 0644);
+    if (l->fd < 0) {
+        glv_storage_create_error(path, 0, errno, overwrite);
+        local_close(&l->base);
+        return NULL;
+    }
+    if (fstat(l->fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        glv_set_error(EINVAL, "%s is not a regular file; images are created as plain files",
+                      path);
         local_close(&l->base);
         return NULL;
     }
