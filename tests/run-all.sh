@@ -153,6 +153,9 @@ run "fuzzers" tests/fuzz/run-fuzzers.sh "${GLUVIRT_FUZZ_SECONDS:-60}" || true
 step "ABI check"
 run "check-abi" make check-abi || true
 
+step "layers of lib/ (make check-layers)"
+run "check-layers" make check-layers || true
+
 # distcheck proves the tarball builds, installs and tests out of tree; make
 # check above already ran every test, so the tarball runs a cross-section
 # that touches each kind of file it must carry (C suites, shell and Python
