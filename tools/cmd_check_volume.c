@@ -69,7 +69,7 @@ static gluvirt_uri *parse_volume_uri(const char *text)
     char *with_path;
     size_t n;
 
-    if (uri || strncmp(text, "gluster", 7) != 0)
+    if (uri || !is_gluster_target(text))
         return uri;
     n = strlen(text);
     if (!(with_path = malloc(n + 3)))

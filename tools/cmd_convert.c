@@ -58,13 +58,6 @@ static void convert_usage(FILE *out)
             "                   none (what the source does not hold reads as zeros)\n");
 }
 
-/* Same rule as gluvirt_image_open: a target that starts with "gluster" and
- * holds a ':' is a URI. */
-static int is_gluster_target(const char *target)
-{
-    return strncmp(target, "gluster", 7) == 0 && strchr(target, ':') != NULL;
-}
-
 /* -O FMT; the source's -f is parse_image_format's. */
 static int parse_output_format(const char *name, gluvirt_format *out)
 {

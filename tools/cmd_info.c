@@ -58,13 +58,6 @@ static void format_human_size(uint64_t bytes, char *out, size_t out_size)
              units[unit]);
 }
 
-/* Same rule as gluvirt_image_open: a target that starts with "gluster" and
- * holds a ':' is a URI. */
-static int is_gluster_target(const char *target)
-{
-    return strncmp(target, "gluster", 7) == 0 && strchr(target, ':') != NULL;
-}
-
 /* ------------------------------------------------------------ properties */
 
 /* A property of the image's format, or -1 / NULL when it has none. */

@@ -43,6 +43,9 @@ struct image_options {
 };
 #define IMAGE_OPTIONS_DEFAULT {GLUVIRT_FORMAT_PROBE, GLUVIRT_BACKING_SAME_STORE, NULL}
 
+/* Whether target is meant as a gluster URI ("gluster...:..."), as the
+ * library decides it, rather than a local path. */
+int is_gluster_target(const char *target);
 /* -f FMT: raw or qcow2. */
 int parse_image_format(const char *command, const char *text, gluvirt_format *out);
 /* --backing P: same-store, any or none. */

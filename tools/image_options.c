@@ -12,6 +12,13 @@
 
 #include "commands.h"
 
+/* The rule gluvirt_image_open follows (lib/uri/uri.c, glv_uri_names_gluster):
+ * a target that starts with "gluster" and holds a ':' is a URI. */
+int is_gluster_target(const char *target)
+{
+    return strncmp(target, "gluster", 7) == 0 && strchr(target, ':') != NULL;
+}
+
 int parse_image_format(const char *command, const char *text, gluvirt_format *out)
 {
     if (!strcmp(text, "raw"))

@@ -12,25 +12,7 @@
 #include <stdint.h>
 
 #include "format/format.h"
-
-#define QCOW2_MAGIC 0x514649fbu /* "QFI\xfb" */
-
-/* Incompatible feature bits this version reads. */
-#define QCOW2_INCOMPAT_DIRTY        (1ull << 0)
-#define QCOW2_INCOMPAT_CORRUPT      (1ull << 1)
-#define QCOW2_INCOMPAT_DATA_FILE    (1ull << 2)
-#define QCOW2_INCOMPAT_COMPRESSION  (1ull << 3)
-#define QCOW2_INCOMPAT_EXTENDED_L2  (1ull << 4)
-#define QCOW2_INCOMPAT_KNOWN        0x1full
-#define QCOW2_COMPAT_LAZY_REFCOUNTS (1ull << 0)
-#define QCOW2_AUTOCLEAR_DATA_FILE_RAW (1ull << 1)
-
-/* L2 entry bits (standard clusters). */
-#define QCOW2_OFLAG_COPIED      (1ull << 63)
-#define QCOW2_OFLAG_COMPRESSED  (1ull << 62)
-#define QCOW2_OFLAG_ZERO        1ull
-#define QCOW2_L1E_OFFSET_MASK   0x00fffffffffffe00ull
-#define QCOW2_L2E_OFFSET_MASK   0x00fffffffffffe00ull
+#include "format/qcow2_format.h"
 
 enum qcow2_compression { QCOW2_COMPRESSION_ZLIB = 0, QCOW2_COMPRESSION_ZSTD = 1 };
 

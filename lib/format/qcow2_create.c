@@ -32,18 +32,8 @@
 #include <string.h>
 
 #include "format/qcow2_create.h"
-#include "format/qcow2.h"
+#include "format/qcow2_format.h"
 #include "storage/storage.h"
-
-/* qemu's limits, which its qcow2 driver and ours enforce at open. */
-#define CREATE_MAX_L1_BYTES (32ull << 20)
-#define CREATE_MAX_REFTABLE_BYTES (8ull << 20)
-#define CREATE_MAX_BACKING_NAME 1023u
-#define CREATE_MAX_BACKING_FORMAT 15u
-#define CREATE_REFCOUNT_ORDER 4u /* 16-bit refcounts: the only width version 2 knows */
-#define EXT_BACKING_FORMAT 0xe2792acau
-#define V2_HEADER_BYTES 72u
-#define V3_HEADER_BYTES 112u /* up to the compression type byte and its padding */
 
 struct qcow2_layout {
     unsigned cluster_bits;
@@ -93,7 +83,7 @@ static uint64_t cluster_size_that_fits(uint64_t size)
     for (bits = 9; bits <= 21; bits++) {
         uint64_t per_l2 = (1ull << bits) / 8 << bits;
 
-        if (div_round_up(size, per_l2) * 8 <= CREATE_MAX_L1_BYTES)
+        if (div_round_up(size, per_l2) * 8 <= QCOW2_MAX_L1_BYTES)
             return 1ull << bits;
     }
     return 0;
@@ -104,7 +94,7 @@ static int plan_layout(struct qcow2_layout *l, uint64_t size, unsigned cluster_b
 {
     uint64_t c = 1ull << cluster_bits;
     uint64_t per_l2 = (c / 8) << cluster_bits; /* virtual bytes one L2 table maps */
-    uint64_t per_rb = c * 8 / (1u << CREATE_REFCOUNT_ORDER);
+    uint64_t per_rb = c * 8 / (1u << QCOW2_DEFAULT_REFCOUNT_ORDER);
     uint64_t base;
     int round;
 
@@ -113,7 +103,7 @@ static int plan_layout(struct qcow2_layout *l, uint64_t size, unsigned cluster_b
     l->cluster_size = c;
     l->size = size;
     l->l1_size = div_round_up(size, per_l2);
-    if (l->l1_size * 8 > CREATE_MAX_L1_BYTES) {
+    if (l->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
         uint64_t fits = cluster_size_that_fits(size);
 
         if (fits)
@@ -146,7 +136,7 @@ static int plan_layout(struct qcow2_layout *l, uint64_t size, unsigned cluster_b
         l->rb_count = rb;
         l->rt_clusters = rt;
     }
-    if (l->rt_clusters * c > CREATE_MAX_REFTABLE_BYTES) {
+    if (l->rt_clusters * c > QCOW2_MAX_REFTABLE_BYTES) {
         glv_set_error(EINVAL, "a preallocated qcow2 image of %" PRIu64 " bytes needs a "
                       "refcount table larger than 8 MiB with %" PRIu64 "-byte clusters; use "
                       "larger clusters", size, c);
@@ -241,7 +231,7 @@ static int write_mapping_tables(struct glv_storage *s, const struct qcow2_layout
 static size_t build_header(unsigned char *h, const struct qcow2_layout *l, unsigned version,
                            const char *backing_name, const char *backing_format)
 {
-    size_t pos = version == 3 ? V3_HEADER_BYTES : V2_HEADER_BYTES;
+    size_t pos = version == 3 ? QCOW2_V3_HEADER_LENGTH : QCOW2_V2_HEADER_LENGTH;
     size_t name_len = backing_name ? strlen(backing_name) : 0;
     size_t fmt_len = backing_format ? strlen(backing_format) : 0;
     size_t need = pos + (fmt_len ? 8 + ((fmt_len + 7) & ~(size_t)7) : 0) + 8 + name_len;
@@ -264,11 +254,11 @@ static size_t build_header(unsigned char *h, const struct qcow2_layout *l, unsig
     put_be32(h + 56, (uint32_t)l->rt_clusters);
     if (version == 3) {
         /* No incompatible, compatible or autoclear features; zlib. */
-        put_be32(h + 96, CREATE_REFCOUNT_ORDER);
-        put_be32(h + 100, V3_HEADER_BYTES);
+        put_be32(h + 96, QCOW2_DEFAULT_REFCOUNT_ORDER);
+        put_be32(h + 100, QCOW2_V3_HEADER_LENGTH);
     }
     if (fmt_len) {
-        put_be32(h + pos, EXT_BACKING_FORMAT);
+        put_be32(h + pos, QCOW2_EXT_BACKING_FORMAT);
         put_be32(h + pos + 4, (uint32_t)fmt_len);
         memcpy(h + pos + 8, backing_format, fmt_len);
         pos += 8 + ((fmt_len + 7) & ~(size_t)7);
@@ -283,10 +273,12 @@ static size_t build_header(unsigned char *h, const struct qcow2_layout *l, unsig
     return pos;
 }
 
-int glv_qcow2_create(struct glv_storage *s, uint64_t size, unsigned cluster_bits,
-                     unsigned version, const char *backing_name, const char *backing_format,
-                     int preallocate, uint64_t *data_offset, uint64_t *data_length)
+int glv_qcow2_create(struct glv_storage *s, const struct glv_qcow2_create_params *p,
+                     uint64_t *data_offset, uint64_t *data_length)
 {
+    unsigned cluster_bits = p->cluster_bits, version = p->version;
+    const char *backing_name = p->backing_name, *backing_format = p->backing_format;
+    int preallocate = p->preallocate;
     struct qcow2_layout l;
     unsigned char *buf = NULL, *header = NULL;
     size_t header_len;
@@ -299,16 +291,16 @@ int glv_qcow2_create(struct glv_storage *s, uint64_t size, unsigned cluster_bits
                       version);
         return -1;
     }
-    if (backing_name && strlen(backing_name) > CREATE_MAX_BACKING_NAME) {
+    if (backing_name && strlen(backing_name) > QCOW2_MAX_BACKING_NAME) {
         glv_set_error(EINVAL, "the backing file name is %zu bytes long; qcow2 stores at most "
-                      "%u", strlen(backing_name), CREATE_MAX_BACKING_NAME);
+                      "%u", strlen(backing_name), QCOW2_MAX_BACKING_NAME);
         return -1;
     }
-    if (backing_format && strlen(backing_format) > CREATE_MAX_BACKING_FORMAT) {
+    if (backing_format && strlen(backing_format) > QCOW2_MAX_BACKING_FORMAT) {
         glv_set_error(EINVAL, "backing format name '%s' is too long", backing_format);
         return -1;
     }
-    if (plan_layout(&l, size, cluster_bits, preallocate) < 0)
+    if (plan_layout(&l, p->size, cluster_bits, preallocate) < 0)
         return -1;
     if (!(buf = malloc((size_t)l.cluster_size)) || !(header = malloc((size_t)l.cluster_size))) {
         glv_set_oom();

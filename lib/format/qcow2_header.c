@@ -33,20 +33,8 @@
 
 #include "format/qcow2_snapshot.h"
 
-#define EXT_BACKING_FORMAT 0xe2792acau
-#define EXT_FEATURE_NAMES  0x6803f857u
-#define EXT_BITMAPS        0x23852875u
-#define EXT_ENCRYPTION     0x0537be77u
-#define EXT_DATA_FILE      0x44415441u
-
-#define V2_HEADER_LENGTH   72u
-#define V3_HEADER_MIN      104u
-#define FIXED_HEADER       112u /* read first: v3 up to the compression byte's padding */
-#define MAX_BACKING_NAME   1023u
-#define MAX_BACKING_FORMAT 15u
-#define MAX_DATA_FILE_NAME 4095u
-#define FEATURE_ENTRY      48u
-#define FEATURE_NAME_BYTES 46u
+/* Read first: a version 3 header up to the compression byte's padding. */
+#define FIXED_HEADER QCOW2_V3_HEADER_LENGTH
 
 /* Header fields the driver does not keep. */
 struct raw_header {
@@ -218,7 +206,7 @@ static int parse_fixed_header(struct glv_storage *s, struct qcow2_header *h,
     }
     if (h->version < 2)
         return qcow2_invalid(s, QCOW2_HINT_HEADER, "qcow2 version is 0, not 2 or 3");
-    if (file_too_short(s, h, h->version == 2 ? V2_HEADER_LENGTH : V3_HEADER_MIN) < 0)
+    if (file_too_short(s, h, h->version == 2 ? QCOW2_V2_HEADER_LENGTH : QCOW2_V3_HEADER_MIN) < 0)
         return -1;
 
     raw->backing_offset = qcow2_be64(p + 8);
@@ -240,7 +228,7 @@ static int parse_fixed_header(struct glv_storage *s, struct qcow2_header *h,
     h->cluster_size = 1ull << h->cluster_bits;
 
     if (h->version == 2) {
-        h->header_length = V2_HEADER_LENGTH;
+        h->header_length = QCOW2_V2_HEADER_LENGTH;
         h->refcount_order = 4;
     } else {
         h->incompatible = qcow2_be64(p + 72);
@@ -248,7 +236,7 @@ static int parse_fixed_header(struct glv_storage *s, struct qcow2_header *h,
         h->autoclear = qcow2_be64(p + 88);
         h->refcount_order = qcow2_be32(p + 96);
         h->header_length = qcow2_be32(p + 100);
-        if (h->header_length < V3_HEADER_MIN || h->header_length % 8 != 0)
+        if (h->header_length < QCOW2_V3_HEADER_MIN || h->header_length % 8 != 0)
             return qcow2_invalid(s, QCOW2_HINT_HEADER,
                                  "header_length is %" PRIu32 "; a version 3 header is at least "
                                  "104 bytes and a multiple of 8", h->header_length);
@@ -256,7 +244,7 @@ static int parse_fixed_header(struct glv_storage *s, struct qcow2_header *h,
             return qcow2_invalid(s, QCOW2_HINT_HEADER,
                                  "header_length %" PRIu32 " exceeds the cluster size %" PRIu64,
                                  h->header_length, h->cluster_size);
-        raw->compression_type = h->header_length > V3_HEADER_MIN ? p[104] : 0;
+        raw->compression_type = h->header_length > QCOW2_V3_HEADER_MIN ? p[104] : 0;
     }
     if (file_too_short(s, h, h->header_length) < 0)
         return -1;
@@ -287,10 +275,10 @@ static int check_backing_name_place(struct glv_storage *s, const struct qcow2_he
         return qcow2_invalid(s, QCOW2_HINT_HEADER,
                              "backing_file_offset %" PRIu64 " lies inside the header "
                              "(header_length %" PRIu32 ")", off, h->header_length);
-    if (len > MAX_BACKING_NAME)
+    if (len > QCOW2_MAX_BACKING_NAME)
         return qcow2_invalid(s, QCOW2_HINT_HEADER,
                              "backing_file_size is %" PRIu32 ": backing file name too long "
-                             "(the limit is %u bytes)", len, MAX_BACKING_NAME);
+                             "(the limit is %u bytes)", len, QCOW2_MAX_BACKING_NAME);
     if (len > h->cluster_size - off)
         return qcow2_invalid(s, QCOW2_HINT_HEADER,
                              "the backing file name (backing_file_size %" PRIu32 " at offset %"
@@ -335,7 +323,7 @@ static int read_feature_names(struct glv_storage *s, struct qcow2_header *h,
                               const unsigned char *d, uint32_t len)
 {
     /* A partial entry at the end names nothing; it is ignored. */
-    unsigned n = len / FEATURE_ENTRY;
+    unsigned n = len / QCOW2_FEATURE_ENTRY;
 
     if (n == 0)
         return 0;
@@ -343,12 +331,12 @@ static int read_feature_names(struct glv_storage *s, struct qcow2_header *h,
         glv_set_oom();
         return -1;
     }
-    for (unsigned i = 0; i < n; i++, d += FEATURE_ENTRY) {
+    for (unsigned i = 0; i < n; i++, d += QCOW2_FEATURE_ENTRY) {
         struct qcow2_feature_name *f = &h->feature_names[i];
 
         f->type = d[0];
         f->bit = d[1];
-        for (unsigned j = 0; j < FEATURE_NAME_BYTES && d[2 + j]; j++)
+        for (unsigned j = 0; j < QCOW2_FEATURE_NAME_BYTES && d[2 + j]; j++)
             f->name[j] = d[2 + j] >= 0x20 && d[2 + j] < 0x7f ? (char)d[2 + j] : '?';
     }
     h->feature_name_count = n;
@@ -359,15 +347,15 @@ static int read_extension(struct glv_storage *s, struct qcow2_header *h, struct 
                           uint32_t type, const unsigned char *d, uint32_t len)
 {
     switch (type) {
-    case EXT_BACKING_FORMAT:
+    case QCOW2_EXT_BACKING_FORMAT:
         if (duplicate(s, type, &seen->backing_format) < 0)
             return -1;
         if (len == 0)
             return 0;
-        if (len > MAX_BACKING_FORMAT)
+        if (len > QCOW2_MAX_BACKING_FORMAT)
             return qcow2_invalid(s, QCOW2_HINT_HEADER,
                                  "the backing format extension is %" PRIu32 " bytes long; "
-                                 "format names are at most %u", len, MAX_BACKING_FORMAT);
+                                 "format names are at most %u", len, QCOW2_MAX_BACKING_FORMAT);
         for (uint32_t i = 0; i < len; i++)
             if (d[i] <= 0x20 || d[i] >= 0x7f)
                 return qcow2_invalid(s, QCOW2_HINT_HEADER,
@@ -375,26 +363,26 @@ static int read_extension(struct glv_storage *s, struct qcow2_header *h, struct 
                                      "no format name has", d[i]);
         h->backing_format = image_string(s, d, len, "the backing format");
         return h->backing_format ? 0 : -1;
-    case EXT_FEATURE_NAMES:
+    case QCOW2_EXT_FEATURE_NAMES:
         if (duplicate(s, type, &seen->feature_names) < 0)
             return -1;
         return read_feature_names(s, h, d, len);
-    case EXT_DATA_FILE:
+    case QCOW2_EXT_DATA_FILE:
         if (duplicate(s, type, &seen->data_file) < 0)
             return -1;
         if (len == 0)
             return 0;
-        if (len > MAX_DATA_FILE_NAME)
+        if (len > QCOW2_MAX_DATA_FILE_NAME)
             return qcow2_invalid(s, QCOW2_HINT_HEADER,
                                  "the external data file name is %" PRIu32 " bytes long; the "
-                                 "limit is %u", len, MAX_DATA_FILE_NAME);
+                                 "limit is %u", len, QCOW2_MAX_DATA_FILE_NAME);
         h->data_file = image_string(s, d, len, "the external data file name");
         return h->data_file ? 0 : -1;
-    case EXT_ENCRYPTION:
+    case QCOW2_EXT_ENCRYPTION:
         /* Only an encrypted image has one; crypt_method 0 says otherwise,
          * and which of the two lies cannot be known: refuse. */
         return refuse_encrypted(s, "full disk encryption header extension 0x0537be77");
-    case EXT_BITMAPS:
+    case QCOW2_EXT_BITMAPS:
     default:
         return 0;
     }

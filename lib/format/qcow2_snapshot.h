@@ -10,17 +10,6 @@
 
 #include "format/qcow2.h"
 
-/* Limits (the same as QEMU's, so that every image QEMU opens opens here). */
-#define QCOW2_MAX_L1_BYTES        (32ull << 20)
-#define QCOW2_MAX_L1_ENTRIES      ((uint32_t)(QCOW2_MAX_L1_BYTES / 8))
-#define QCOW2_MAX_REFTABLE_BYTES  (8ull << 20)
-#define QCOW2_MAX_SNAPSHOTS       65536u
-#define QCOW2_MAX_SNAPSHOT_TABLE  (64ull << 20)
-#define QCOW2_MAX_SNAPSHOT_EXTRA  1024u
-#define QCOW2_SNAPSHOT_HEADER     40u
-/* Bits 0-8 and 56-62 of an L1 entry are reserved and must be zero. */
-#define QCOW2_L1E_RESERVED_MASK   0x7f000000000001ffull
-
 /* What to do about a damaged image, appended to the messages. */
 #define QCOW2_HINT_HEADER "the header is damaged; restore the image from a backup"
 #define QCOW2_HINT_CHECK \

@@ -328,7 +328,7 @@ GLUVIRT_API gluvirt_image *gluvirt_image_open(gluvirt_pool *pool, const char *ta
         return NULL;
     }
     req.format = req.options->format;
-    if (strncmp(target, "gluster", 7) != 0 || !strchr(target, ':'))
+    if (!glv_uri_names_gluster(target))
         return open_image(&req);
     if (!(uri = gluvirt_uri_parse(target)))
         return NULL;

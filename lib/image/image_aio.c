@@ -504,7 +504,8 @@ static int submit(gluvirt_image *image, struct aio_request *r)
 
     /* r may be done (and freed) once the read-ahead takes it. */
     if (r->op == AIO_READ && aio->readahead && r->length > 0 &&
-        glv_readahead_take(aio->readahead, format, r, r->iov.iov_base, r->offset, r->length,
+        glv_readahead_take(aio->readahead, format,
+                           &(struct glv_readahead_read){r, r->iov.iov_base, r->offset, r->length},
                            others, &prefetch))
         return 0;
     if (r->op == AIO_READ && !prefetch && r->length > 0 && r->length <= MERGE_MAX_BYTES &&
@@ -596,10 +597,17 @@ void glv_aio_free(struct glv_aio *aio)
 
 /* ------------------------------------------------------------ public calls */
 
+/* What the caller gave to be told the result: the public calls' last three
+ * arguments. */
+struct aio_callback {
+    gluvirt_complete_fn complete;
+    void *user_data;
+    gluvirt_release_fn release;
+};
+
 /* Build a request; on any failure run release and return NULL. */
 static struct aio_request *new_request(gluvirt_image *image, enum aio_op op,
-                                       gluvirt_complete_fn complete, void *user_data,
-                                       gluvirt_release_fn release, const char *call)
+                                       struct aio_callback cb, const char *call)
 {
     struct aio_request *r;
 
@@ -614,13 +622,13 @@ static struct aio_request *new_request(gluvirt_image *image, enum aio_op op,
         r->aio = image->aio;
         r->image = image;
         r->op = op;
-        r->complete = complete;
-        r->user_data = user_data;
-        r->release = release;
+        r->complete = cb.complete;
+        r->user_data = cb.user_data;
+        r->release = cb.release;
         return r;
     }
-    if (release)
-        release(user_data);
+    if (cb.release)
+        cb.release(cb.user_data);
     return NULL;
 }
 
@@ -641,7 +649,7 @@ GLUVIRT_API int gluvirt_image_aio_read(gluvirt_image *image, void *buf, size_t c
                                        uint64_t offset, gluvirt_complete_fn complete,
                                        void *user_data, gluvirt_release_fn release)
 {
-    struct aio_request *r = new_request(image, AIO_READ, complete, user_data, release,
+    struct aio_request *r = new_request(image, AIO_READ, (struct aio_callback){complete, user_data, release},
                                         "gluvirt_image_aio_read");
     int64_t size;
 
@@ -664,7 +672,7 @@ GLUVIRT_API int gluvirt_image_aio_write(gluvirt_image *image, const void *buf, s
                                         uint64_t offset, gluvirt_complete_fn complete,
                                         void *user_data, gluvirt_release_fn release)
 {
-    struct aio_request *r = new_request(image, AIO_WRITE, complete, user_data, release,
+    struct aio_request *r = new_request(image, AIO_WRITE, (struct aio_callback){complete, user_data, release},
                                         "gluvirt_image_aio_write");
 
     if (!r)
@@ -685,17 +693,16 @@ GLUVIRT_API int gluvirt_image_aio_write(gluvirt_image *image, const void *buf, s
 GLUVIRT_API int gluvirt_image_aio_flush(gluvirt_image *image, gluvirt_complete_fn complete,
                                         void *user_data, gluvirt_release_fn release)
 {
-    struct aio_request *r = new_request(image, AIO_FLUSH, complete, user_data, release,
+    struct aio_request *r = new_request(image, AIO_FLUSH, (struct aio_callback){complete, user_data, release},
                                         "gluvirt_image_aio_flush");
 
     return r ? submit_or_fail(image, r) : -1;
 }
 
 static int submit_range(gluvirt_image *image, enum aio_op op, uint64_t offset, uint64_t length,
-                        gluvirt_complete_fn complete, void *user_data,
-                        gluvirt_release_fn release, const char *call)
+                        struct aio_callback cb, const char *call)
 {
-    struct aio_request *r = new_request(image, op, complete, user_data, release, call);
+    struct aio_request *r = new_request(image, op, cb, call);
 
     if (!r)
         return -1;
@@ -710,7 +717,8 @@ GLUVIRT_API int gluvirt_image_aio_discard(gluvirt_image *image, uint64_t offset,
                                           uint64_t length, gluvirt_complete_fn complete,
                                           void *user_data, gluvirt_release_fn release)
 {
-    return submit_range(image, AIO_DISCARD, offset, length, complete, user_data, release,
+    return submit_range(image, AIO_DISCARD, offset, length,
+                        (struct aio_callback){complete, user_data, release},
                         "gluvirt_image_aio_discard");
 }
 
@@ -718,7 +726,8 @@ GLUVIRT_API int gluvirt_image_aio_write_zeroes(gluvirt_image *image, uint64_t of
                                                uint64_t length, gluvirt_complete_fn complete,
                                                void *user_data, gluvirt_release_fn release)
 {
-    return submit_range(image, AIO_WRITE_ZEROES, offset, length, complete, user_data, release,
+    return submit_range(image, AIO_WRITE_ZEROES, offset, length,
+                        (struct aio_callback){complete, user_data, release},
                         "gluvirt_image_aio_write_zeroes");
 }
 

@@ -23,9 +23,10 @@
 
 /* ------------------------------------------------------------ names */
 
-/* dir/name with "." and ".." folded; NULL with EPERM when ".." climbs above
- * the root (only possible on a volume: local paths keep their "..").  dir
- * may be "" (the current directory, or the volume's root). */
+/* dir/name, with "." and ".." folded when fold is set (on a volume; local
+ * paths keep their ".."); NULL with EINVAL when ".." climbs above the root
+ * or nothing but the directory is left.  dir may be "" (the current
+ * directory, or the volume's root). */
 static char *join_path(const char *dir, const char *name, int fold)
 {
     struct glv_strbuf sb = {0};
@@ -48,7 +49,7 @@ static char *join_path(const char *dir, const char *name, int fold)
 
             if (sb.len == 0 || sb.failed) {
                 glv_strbuf_release(&sb);
-                glv_set_error(EPERM, "backing file name '%s' leads above the volume's root",
+                glv_set_error(EINVAL, "backing file name '%s' leads above the volume's root",
                               name);
                 return NULL;
             }
@@ -90,12 +91,20 @@ static char *dir_of(const char *path)
     return dir;
 }
 
-static int has_protocol(const char *name)
+char *glv_backing_path(const char *image_path, const char *name, int on_volume)
 {
-    size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+    char *dir, *path;
 
-    /* "proto:..." before any '/': QEMU would hand the name to that protocol. */
-    return n > 0 && name[n] == ':';
+    if (!on_volume && name[0] == '/') {
+        if (!(path = strdup(name)))
+            glv_set_oom();
+        return path;
+    }
+    if (!(dir = dir_of(image_path)))
+        return NULL;
+    path = join_path(dir, name, on_volume);
+    free(dir);
+    return path;
 }
 
 static int same_servers(const gluvirt_uri *a, const gluvirt_uri *b)
@@ -147,14 +156,13 @@ static int resolve_name(const gluvirt_image *image, const char *what, const char
 {
     int any = policy == GLUVIRT_BACKING_ANY;
     struct stat st;
-    char *dir;
 
     memset(out, 0, sizeof *out);
     if (!*name) {
         glv_set_error(EINVAL, "%s names an empty %s", image->name, what);
         return -1;
     }
-    if (!strncmp(name, "gluster", 7) && strchr(name, ':')) {
+    if (glv_uri_names_gluster(name)) {
         int same;
 
         if (!(out->uri = gluvirt_uri_parse(name)))
@@ -173,7 +181,7 @@ static int resolve_name(const gluvirt_image *image, const char *what, const char
     }
     if (!strncmp(name, "file:", 5) && any && !strchr(name + 5, ':'))
         name += 5; /* a plain local path after all */
-    else if (has_protocol(name)) {
+    else if (glv_uri_has_protocol(name)) {
         if (!any)
             return refuse(image, what, name, "is not a plain file name");
         glv_set_error(ENOTSUP, "%s names %s '%s': libgluvirt opens gluster URIs and local "
@@ -182,14 +190,11 @@ static int resolve_name(const gluvirt_image *image, const char *what, const char
     }
     if (image->uri && name[0] != '/') {
         /* Relative to the image's directory on the same volume. */
-        if (!(dir = dir_of(image->uri->path)))
-            return -1;
         out->uri = gluvirt_uri_dup(image->uri);
         if (out->uri) {
             free(out->uri->path);
-            out->uri->path = join_path(dir, name, 1);
+            out->uri->path = glv_backing_path(image->uri->path, name, 1);
         }
-        free(dir);
         if (!out->uri || !out->uri->path)
             goto fail;
         if (glv_uri_path_problem(out->uri->path)) {
@@ -203,13 +208,9 @@ static int resolve_name(const gluvirt_image *image, const char *what, const char
     }
     if (image->uri && !any)
         return refuse(image, what, name, "is a path on the host, outside the image's volume");
-    if (name[0] == '/' || !(dir = dir_of(image->name)))
-        out->path = strdup(name);
-    else {
-        out->path = join_path(dir, name, 0);
-        free(dir);
-    }
-    if (!out->path || !(out->display = strdup(out->path)))
+    if (!(out->path = glv_backing_path(image->name, name, 0)))
+        goto fail;
+    if (!(out->display = strdup(out->path)))
         goto oom;
     /* A device or a FIFO named by an image could block or read endlessly. */
     if (stat(out->path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {

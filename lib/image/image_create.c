@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "format/qcow2_create.h"
+#include "image/image_internal.h"
 #include "gluster/pool_internal.h"
 #include "storage/storage.h"
 #include "uri/uri_internal.h"
@@ -226,51 +227,6 @@ static void prefix_error(const char *what)
 
 /* ------------------------------------------------------------ backing file */
 
-/* dir (ending in '/' or empty) joined with name, "." and ".." folded; NULL
- * with EINVAL when ".." climbs above the volume's root. */
-static char *join_on_volume(const char *image_path, const char *name)
-{
-    const char *slash = strrchr(image_path, '/');
-    struct glv_strbuf sb = {0};
-    const char *p;
-
-    if (slash)
-        glv_strbuf_append(&sb, image_path, (size_t)(slash - image_path) + 1);
-    for (p = name; *p;) {
-        size_t n = strcspn(p, "/");
-
-        if (n == 2 && p[0] == '.' && p[1] == '.') {
-            char *cut;
-
-            if (sb.len == 0 || sb.failed) {
-                glv_strbuf_release(&sb);
-                glv_set_error(EINVAL, "backing file name '%s' leads above the volume's root",
-                              name);
-                return NULL;
-            }
-            sb.data[--sb.len] = '\0';
-            cut = strrchr(sb.data, '/');
-            sb.len = cut ? (size_t)(cut - sb.data) + 1 : 0;
-            sb.data[sb.len] = '\0';
-        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
-            glv_strbuf_append(&sb, p, n);
-            if (p[n] == '/')
-                glv_strbuf_putc(&sb, '/');
-        }
-        p += n;
-        if (*p == '/')
-            p++;
-    }
-    return glv_strbuf_finish(&sb);
-}
-
-static int has_other_protocol(const char *name)
-{
-    size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
-
-    return n > 0 && name[n] == ':';
-}
-
 /* Open the backing file the way QEMU will find it, to check it exists and
  * is of the format named, and give its virtual size. */
 static int check_backing(gluvirt_pool *pool, const gluvirt_uri *uri, const char *path,
@@ -286,10 +242,10 @@ static int check_backing(gluvirt_pool *pool, const gluvirt_uri *uri, const char 
 
     if (!open || gluvirt_open_options_set_format(open, o->backing_format) < 0)
         goto out;
-    if (!strncmp(name, "gluster", 7) && strchr(name, ':')) {
+    if (glv_uri_names_gluster(name)) {
         if (!(where = gluvirt_uri_parse(name)))
             goto out;
-    } else if (has_other_protocol(name)) {
+    } else if (glv_uri_has_protocol(name)) {
         glv_set_error(EINVAL, "backing file '%s': libgluvirt makes overlays of gluster URIs "
                       "and plain file names only", name);
         goto out;
@@ -303,22 +259,10 @@ static int check_backing(gluvirt_pool *pool, const gluvirt_uri *uri, const char 
         if (!(where = gluvirt_uri_dup(uri)))
             goto out;
         free(where->path);
-        if (!(where->path = join_on_volume(uri->path, name)))
+        if (!(where->path = glv_backing_path(uri->path, name, 1)))
             goto out;
-    } else if (name[0] == '/') {
-        if (!(local = strdup(name))) {
-            glv_set_oom();
-            goto out;
-        }
-    } else {
-        const char *slash = strrchr(path, '/');
-        struct glv_strbuf sb = {0};
-
-        if (slash)
-            glv_strbuf_append(&sb, path, (size_t)(slash - path) + 1);
-        glv_strbuf_puts(&sb, name);
-        if (!(local = glv_strbuf_finish(&sb)))
-            goto out;
+    } else if (!(local = glv_backing_path(path, name, 0))) {
+        goto out;
     }
     image = where ? gluvirt_image_open_uri(pool, where, open) : gluvirt_image_open(NULL, local, open);
     if (!image) {
@@ -374,15 +318,26 @@ static const char *backing_format_name(const gluvirt_create_options *o)
     return o->backing_format == GLUVIRT_FORMAT_QCOW2 ? "qcow2" : "raw";
 }
 
+/* What the qcow2 writer needs of the options, for an image of size bytes. */
+static struct glv_qcow2_create_params qcow2_params(const gluvirt_create_options *o,
+                                                   uint64_t size)
+{
+    struct glv_qcow2_create_params p = {size, o->cluster_bits, o->version, o->backing_name,
+                                        backing_format_name(o),
+                                        o->preallocation != GLUVIRT_PREALLOC_OFF};
+
+    return p;
+}
+
 /* Write the format into the new file and preallocate. */
 static int fill_image(struct glv_storage *s, const gluvirt_create_options *o, uint64_t size)
 {
     uint64_t data_offset = 0, data_length = size;
 
     if (o->format == GLUVIRT_FORMAT_QCOW2) {
-        if (glv_qcow2_create(s, size, o->cluster_bits, o->version, o->backing_name,
-                             backing_format_name(o), o->preallocation != GLUVIRT_PREALLOC_OFF,
-                             &data_offset, &data_length) < 0)
+        struct glv_qcow2_create_params p = qcow2_params(o, size);
+
+        if (glv_qcow2_create(s, &p, &data_offset, &data_length) < 0)
             return -1;
     } else if (s->ops->truncate(s, size) < 0) {
         return -1;
@@ -445,9 +400,9 @@ static int create_image(gluvirt_pool *pool, const gluvirt_uri *uri, const char *
         uint64_t unused_offset, unused_length;
 
         /* Refuse what cannot be an image before a file exists. */
-        if (glv_qcow2_create(NULL, size, o->cluster_bits, o->version, o->backing_name,
-                             backing_format_name(o), o->preallocation != GLUVIRT_PREALLOC_OFF,
-                             &unused_offset, &unused_length) < 0) {
+        struct glv_qcow2_create_params p = qcow2_params(o, size);
+
+        if (glv_qcow2_create(NULL, &p, &unused_offset, &unused_length) < 0) {
             prefix_error(name);
             goto out;
         }
@@ -488,7 +443,7 @@ GLUVIRT_API int gluvirt_image_create(gluvirt_pool *pool, const char *target, uin
         glv_set_error(EINVAL, "gluvirt_image_create: no target given");
         return -1;
     }
-    if (strncmp(target, "gluster", 7) != 0 || !strchr(target, ':'))
+    if (!glv_uri_names_gluster(target))
         return create_image(pool, NULL, target, size, options);
     if (!(uri = gluvirt_uri_parse(target)))
         return -1;

@@ -48,6 +48,17 @@ struct glv_open_context {
  * open none), or -1 with the error set. */
 int glv_image_open_backing(gluvirt_image *image, const struct glv_open_context *ctx);
 
+/*
+ * Where a file an image names (its backing file, an external data file)
+ * lies, as QEMU finds it, for the image at image_path: on a volume
+ * (on_volume) the volume path of name relative to the image's directory,
+ * "." and ".." folded; locally name itself when absolute, else name in the
+ * image's directory.  NULL with EINVAL when ".." climbs above the volume's
+ * root or the name leaves only a directory.  Opening (image_backing.c) and
+ * creating overlays (image_create.c) both ask it.
+ */
+char *glv_backing_path(const char *image_path, const char *name, int on_volume);
+
 /* The opener for files image names besides its backing file. */
 struct glv_sibling_opener glv_image_sibling_opener(struct glv_open_context *ctx);
 

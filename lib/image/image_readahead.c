@@ -149,9 +149,11 @@ static int fits_after(struct glv_format *f, uint64_t offset, uint64_t length)
     return size >= 0 && length <= (uint64_t)size && offset <= (uint64_t)size - length;
 }
 
-int glv_readahead_take(struct glv_readahead *ra, struct glv_format *f, void *request, void *buf,
-                       uint64_t offset, uint64_t length, unsigned others, int *prefetch)
+int glv_readahead_take(struct glv_readahead *ra, struct glv_format *f,
+                       const struct glv_readahead_read *rd, unsigned others, int *prefetch)
 {
+    void *request = rd->request, *buf = rd->buf;
+    uint64_t offset = rd->offset, length = rd->length;
     int sequential;
     uint64_t next = offset + length;
 

@@ -34,17 +34,26 @@ struct glv_readahead *glv_readahead_new(glv_readahead_complete_fn complete,
  * this), then free.  Accepts NULL. */
 void glv_readahead_free(struct glv_readahead *ra);
 
+/* A read the engine asks the read-ahead to serve: [offset, offset + length)
+ * (inside the virtual size of the format) into buf; request is what
+ * complete is called with. */
+struct glv_readahead_read {
+    void *request;
+    void *buf;
+    uint64_t offset;
+    uint64_t length;
+};
+
 /*
- * A read of [offset, offset + length) (inside the virtual size of f) into
- * buf, on a read-only image, while others other requests of the engine are
- * in flight.  Returns 1 when the read-ahead took request: served from the
+ * The read rd, on a read-only image of format f, while others other
+ * requests of the engine are in flight.  Returns 1 when the read-ahead took request: served from the
  * prefetched bytes (complete has been called) or attached to the prefetch in
  * flight (complete or fallback runs when it arrives).  Returns 0 when the
  * caller must run the read; then, when *prefetch is set, the caller calls
  * glv_readahead_start once it has started its read.
  */
-int glv_readahead_take(struct glv_readahead *ra, struct glv_format *f, void *request, void *buf,
-                       uint64_t offset, uint64_t length, unsigned others, int *prefetch);
+int glv_readahead_take(struct glv_readahead *ra, struct glv_format *f,
+                       const struct glv_readahead_read *rd, unsigned others, int *prefetch);
 
 /* Start the prefetch glv_readahead_take reserved, for the image of format f. */
 void glv_readahead_start(struct glv_readahead *ra, struct glv_format *f);

@@ -30,6 +30,18 @@ static int is_host_name_char(unsigned char c)
            (c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL);
 }
 
+int glv_uri_names_gluster(const char *text)
+{
+    return strncmp(text, "gluster", 7) == 0 && strchr(text, ':') != NULL;
+}
+
+int glv_uri_has_protocol(const char *name)
+{
+    size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+
+    return n > 0 && name[n] == ':';
+}
+
 int glv_uri_host_is_ipv6(const char *host)
 {
     return strchr(host, ':') != NULL;

@@ -34,6 +34,16 @@ const char *glv_uri_socket_problem(const char *socket_path);
  * error set, naming call for a NULL uri. */
 int glv_uri_check_writable_as(const struct gluvirt_uri *uri, const char *form, const char *call);
 
+/* Whether text is meant as a gluster URI rather than a local path: it
+ * starts with "gluster" ("gluster:", "gluster+tcp:", ...) and holds a ':'.
+ * Such text is parsed, and refused when malformed; never opened as a file.
+ * The one test of it in the library. */
+int glv_uri_names_gluster(const char *text);
+
+/* Whether name starts with "protocol:" before any '/': QEMU would hand it
+ * to that protocol's driver rather than open a file of that name. */
+int glv_uri_has_protocol(const char *name);
+
 /* Nonzero when host is an IPv6 address (it contains a ':'). */
 int glv_uri_host_is_ipv6(const char *host);
 
