@@ -20,9 +20,6 @@
  * child reports its figures through a pipe and _exits without waiting for
  * background finalisation.  That is also how the N separate glfs_t of part 4
  * end: finalising them would take about 10 s each.
- *
- * Built from the library's sources (bench/Makefile.inc) because it needs
- * glv_connection_glfs(), which the shared library does not export.
  */
 #include "pool_bench.h"
 

@@ -24,7 +24,8 @@
 #include <glusterfs/api/glfs.h>
 
 #include "gluvirt/gluvirt.h"
-#include "gluster/pool_internal.h"
+
+#define BENCH_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
 #define DEFAULT_HOST "127.1.1.1"
 #define DEFAULT_VOLUME "gv0"
@@ -79,7 +80,7 @@ struct figures {
 };
 
 int64_t now_ns(void);
-void fail(struct figures *f, const char *fmt, ...) GLV_PRINTF(2, 3);
+void fail(struct figures *f, const char *fmt, ...) BENCH_PRINTF(2, 3);
 long count_threads(void);
 void part_warm(const struct bench_config *cfg, struct figures *f);
 void part_cold(const struct bench_config *cfg, struct figures *f);
