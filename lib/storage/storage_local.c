@@ -160,27 +160,47 @@ static const struct glv_storage_ops local_ops = {
     .remove = local_remove,
 };
 
-struct glv_storage *glv_storage_local_open(const char *path, struct glv_storage_flags flags)
+/* The storage for path opened (or created) with flags, mode 0644; NULL with
+ * errno set, or with the error set on running out of memory (*oom). */
+static struct local_storage *local_new(const char *path, int flags, int writable, int *oom)
 {
     struct local_storage *l = calloc(1, sizeof *l);
-    struct stat st;
 
+    *oom = 0;
     if (!l || !(l->base.name = strdup(path))) {
         free(l);
         glv_set_oom();
+        *oom = 1;
         return NULL;
     }
     l->base.ops = &local_ops;
-    l->base.writable = flags.writable;
-    l->fd = open(path, (flags.writable ? O_RDWR : O_RDONLY) | O_CLOEXEC |
-                           (flags.direct ? O_DIRECT : 0));
+    l->base.writable = writable;
+    l->fd = open(path, flags, 0644);
     if (l->fd < 0) {
         int err = errno;
 
-        glv_set_error(err, "cannot open image %s: %s%s", path, strerror(err),
-                      err == EINVAL && flags.direct ? " (the filesystem refuses direct I/O; "
-                                                      "open without it)" : "");
         local_close(&l->base);
+        errno = err;
+        return NULL;
+    }
+    return l;
+}
+
+struct glv_storage *glv_storage_local_open(const char *path, struct glv_storage_flags flags)
+{
+    struct local_storage *l;
+    struct stat st;
+    int oom;
+
+    l = local_new(path, (flags.writable ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+                            (flags.direct ? O_DIRECT : 0), flags.writable, &oom);
+    if (!l) {
+        int err = errno;
+
+        if (!oom)
+            glv_set_error(err, "cannot open image %s: %s%s", path, strerror(err),
+                          err == EINVAL && flags.direct ? " (the filesystem refuses direct "
+                                                          "I/O; open without it)" : "");
         return NULL;
     }
     if (fstat(l->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -193,21 +213,13 @@ struct glv_storage *glv_storage_local_open(const char *path, struct glv_storage_
 
 struct glv_storage *glv_storage_local_create(const char *path, int overwrite)
 {
-    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
-    struct local_storage *l = calloc(1, sizeof *l);
+    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL), oom;
+    struct local_storage *l = local_new(path, flags, 1, &oom);
     struct stat st;
 
-    if (!l || !(l->base.name = strdup(path))) {
-        free(l);
-        glv_set_oom();
-        return NULL;
-    }
-    l->base.ops = &local_ops;
-    l->base.writable = 1;
-    l->fd = open(path, flags, 0644);
-    if (l->fd < 0) {
-        glv_storage_create_error(path, 0, errno, overwrite);
-        local_close(&l->base);
+    if (!l) {
+        if (!oom)
+            glv_storage_create_error(path, 0, errno, overwrite);
         return NULL;
     }
     if (fstat(l->fd, &st) == 0 && !S_ISREG(st.st_mode)) {
