@@ -22,6 +22,7 @@
 
 #include "gluster/gluster_connect.h"
 #include "uri/uri_internal.h"
+#include "util/clock.h"
 
 /* gfapi's log level while connecting: warnings carry the refusals we look for. */
 #define INIT_LOG_LEVEL 7
@@ -29,13 +30,31 @@
 
 struct init_job {
     pthread_mutex_t lock;
-    pthread_cond_t done_cond;
+    pthread_cond_t done_cond; /* on CLOCK_MONOTONIC: the caller waits with deadlines */
     glfs_t *fs;
     int done;
     int ret;
     int err;
     int abandoned; /* the caller gave up; the worker cleans up */
 };
+
+/* A job for fs with its lock and condition variable, or NULL with the error set. */
+static struct init_job *job_new(glfs_t *fs)
+{
+    struct init_job *job = calloc(1, sizeof *job);
+
+    if (!job) {
+        glv_set_oom();
+        return NULL;
+    }
+    if (glv_cond_init_monotonic(&job->done_cond) < 0) {
+        free(job);
+        return NULL;
+    }
+    pthread_mutex_init(&job->lock, NULL);
+    job->fs = fs;
+    return job;
+}
 
 static void job_free(struct init_job *job)
 {
@@ -189,11 +208,6 @@ static void copy_log(const char *from, const struct glv_client_settings *setting
     fclose(in);
 }
 
-static long ms_between(const struct timespec *a, const struct timespec *b)
-{
-    return (b->tv_sec - a->tv_sec) * 1000L + (b->tv_nsec - a->tv_nsec) / 1000000L;
-}
-
 /*
  * Wait for the worker until it is done, the deadline passes, or the log
  * shows a refusal that gfapi would retry forever.  Returns 0 with the
@@ -205,27 +219,22 @@ static int wait_for_init(struct init_job *job, const char *log_path, unsigned ti
     struct timespec start, now;
     int gave_up = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    glv_monotonic_now(&start);
     pthread_mutex_lock(&job->lock);
     while (!job->done) {
         struct timespec until;
         char *log;
 
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += WAIT_SLICE_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        glv_deadline_after_ms(&until, WAIT_SLICE_MS);
         pthread_cond_timedwait(&job->done_cond, &job->lock, &until);
         if (job->done)
             break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
+        glv_monotonic_now(&now);
         log = read_log_tail(log_path);
         if (log_shows_refused_client(log)) {
             *err = EACCES;
             gave_up = 1;
-        } else if (ms_between(&start, &now) >= (long)timeout_ms) {
+        } else if (glv_ms_between(&start, &now) >= (long)timeout_ms) {
             *err = ETIMEDOUT;
             gave_up = 1;
         }
@@ -335,17 +344,12 @@ glfs_t *glv_gluster_connect(const gluvirt_uri *where, const struct glv_client_se
         unlink(log_path);
         return NULL;
     }
-    if (configure_client(fs, where, settings, log_path) < 0 || !(job = calloc(1, sizeof *job))) {
-        if (!job && gluvirt_errno() == 0)
-            glv_set_oom();
+    if (configure_client(fs, where, settings, log_path) < 0 || !(job = job_new(fs))) {
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         glfs_fini(fs);
         unlink(log_path);
         return NULL;
     }
-    pthread_mutex_init(&job->lock, NULL);
-    pthread_cond_init(&job->done_cond, NULL);
-    job->fs = fs;
     created = pthread_create(&worker, NULL, init_worker, job);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (created != 0) {

@@ -19,6 +19,7 @@
 
 #include "gluster/pool_private.h"
 #include "uri/uri_internal.h"
+#include "util/clock.h"
 
 enum connection_state { CONNECTING, READY, FAILED };
 
@@ -39,7 +40,8 @@ struct gluvirt_connection {
 
 struct gluvirt_pool {
     pthread_mutex_t lock;
-    pthread_cond_t changed; /* a connect finished, a connection went idle, shutdown */
+    pthread_cond_t changed; /* a connect finished, a connection went idle, shutdown;
+                             * timed waits on it use CLOCK_MONOTONIC deadlines */
     pid_t owner;
     gluvirt_pool_options options;
     struct gluvirt_connection *connections;
@@ -118,11 +120,6 @@ static void unlink_connection(gluvirt_pool *pool, struct gluvirt_connection *c)
         }
 }
 
-static long ms_since(const struct timespec *then, const struct timespec *now)
-{
-    return (now->tv_sec - then->tv_sec) * 1000L + (now->tv_nsec - then->tv_nsec) / 1000000L;
-}
-
 static int earlier(const struct timespec *a, const struct timespec *b)
 {
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
@@ -195,19 +192,13 @@ static void *reaper_main(void *arg)
             pthread_cond_wait(&pool->changed, &pool->lock);
             continue;
         }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        left = (long)pool->options.linger_ms - ms_since(&c->idle_since, &now);
+        glv_monotonic_now(&now);
+        left = (long)pool->options.linger_ms - glv_ms_between(&c->idle_since, &now);
         if (left <= 0) {
             finish_idle(pool, c);
             continue;
         }
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += left / 1000;
-        until.tv_nsec += (left % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        glv_deadline_after_ms(&until, left);
         pthread_cond_timedwait(&pool->changed, &pool->lock, &until);
     }
     pthread_mutex_unlock(&pool->lock);
@@ -220,7 +211,6 @@ GLUVIRT_API gluvirt_pool *gluvirt_pool_new(const gluvirt_pool_options *options)
 {
     gluvirt_pool_options *defaults = NULL;
     gluvirt_pool *pool = calloc(1, sizeof *pool);
-    pthread_condattr_t attr;
 
     if (!pool) {
         glv_set_oom();
@@ -236,10 +226,12 @@ GLUVIRT_API gluvirt_pool *gluvirt_pool_new(const gluvirt_pool_options *options)
         return NULL;
     }
     gluvirt_pool_options_free(defaults);
+    if (glv_cond_init_monotonic(&pool->changed) < 0) {
+        glv_pool_options_clear(&pool->options);
+        free(pool);
+        return NULL;
+    }
     pthread_mutex_init(&pool->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_cond_init(&pool->changed, &attr);
-    pthread_condattr_destroy(&attr);
     pool->owner = getpid();
     pool->holders = 1;
     if (pthread_create(&pool->reaper, NULL, reaper_main, pool) != 0) {
@@ -253,15 +245,8 @@ GLUVIRT_API gluvirt_pool *gluvirt_pool_new(const gluvirt_pool_options *options)
 static void wait_for_dirty_finishes(gluvirt_pool *pool)
 {
     struct timespec until;
-    long ms = pool->options.exit_wait_ms;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    glv_deadline_after_ms(&until, (long)pool->options.exit_wait_ms);
     while (pool->finishing_dirty > 0)
         if (pthread_cond_timedwait(&pool->changed, &pool->lock, &until) == ETIMEDOUT)
             break;
@@ -414,7 +399,7 @@ GLUVIRT_API void gluvirt_connection_release(gluvirt_connection *c)
         return;
     pthread_mutex_lock(&pool->lock);
     if (--c->users == 0) {
-        clock_gettime(CLOCK_MONOTONIC, &c->idle_since);
+        glv_monotonic_now(&c->idle_since);
         pool->counters[GLUVIRT_POOL_IDLE]++;
         if (pool->closing || pool->options.linger_ms == 0) {
             finish_idle(pool, c);

@@ -28,7 +28,11 @@ from gluvirt._image import BACKING_POLICIES, FORMATS, Image, open
 from gluvirt._create import PREALLOCATIONS, create
 from gluvirt._volume import check_volume
 
-__version__ = "0.1.0"
+# The libgluvirt release this package comes with: configure.ac's package
+# version, repeated as a literal so that pip (through pyproject.toml) reads
+# it from the source without importing the package.
+# tests/unit/version-story.sh fails when the two differ.
+__version__ = "1.0.0"
 
 
 def library_version():
