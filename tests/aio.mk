@@ -26,7 +26,7 @@ tests_gluster_test_image_aio_edges_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_gluster_test_image_aio_edges_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
 
 tests_gluster_test_image_aio_merge_SOURCES = tests/gluster/test_image_aio_merge.c tests/gluster/test_image_aio_support.h
-# It asserts that merges happen (lib/stats.h): linked with the library's
+# It asserts that merges happen (lib/util/stats.h): linked with the library's
 # objects, internal counters and all.
 tests_gluster_test_image_aio_merge_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
 tests_gluster_test_image_aio_merge_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)

@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------- read-ahead
-# The sequential read-ahead of callback reads (lib/image_readahead.c):
+# The sequential read-ahead of callback reads (lib/image/image_readahead.c):
 # tests/unit/test_image_readahead on the local-file backend (temporary
 # files and qemu-img, no server; the backend has no async reads, so the
 # read-ahead only watches) and tests/gluster/test_image_readahead on the
@@ -15,7 +15,7 @@ tests_unit_test_image_readahead_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpt
 
 tests_gluster_test_image_readahead_SOURCES = tests/gluster/test_image_readahead.c tests/gluster/test_image_aio_support.h \
 	tests/readahead_chain.h
-# It asserts that prefetches are sent and hit (lib/stats.h): linked with the
+# It asserts that prefetches are sent and hit (lib/util/stats.h): linked with the
 # library's objects, internal counters and all.
 tests_gluster_test_image_readahead_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
 tests_gluster_test_image_readahead_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)

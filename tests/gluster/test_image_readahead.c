@@ -1,5 +1,5 @@
 /*
- * The sequential read-ahead of callback reads (lib/image_readahead.c) on the
+ * The sequential read-ahead of callback reads (lib/image/image_readahead.c) on the
  * real test volume gv2, where raw and qcow2 data reads go through gfapi's
  * asynchronous calls and so the read-ahead prefetches: chains of
  * queue-depth-1 reads (each submitted from the callback of the one before,
@@ -80,7 +80,7 @@ static void drop_ra_image(struct ra_image *image)
 
 /* ------------------------------------------------------------ tests */
 
-/* Reads up to this long are prefetched (lib/image_readahead.c). */
+/* Reads up to this long are prefetched (lib/image/image_readahead.c). */
 #define RA_MAX_PREFETCH (256u << 10)
 
 /* The chain's reads were served from prefetches, not merely right: at queue

@@ -1,5 +1,5 @@
 /*
- * The sequential read-ahead of callback reads (lib/image_readahead.c), on
+ * The sequential read-ahead of callback reads (lib/image/image_readahead.c), on
  * the local-file backend: chains of queue-depth-1 reads, each submitted
  * from the callback of the one before (as qemu-img bench -d 1 does), of a
  * qcow2 image made by qemu-img and of a raw image, checked byte for byte
