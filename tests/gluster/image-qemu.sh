@@ -21,12 +21,12 @@ work=$(mktemp -d)
 src="gluster://$host/gv1/image-qemu-$$.raw"
 dst="gluster://$host/gv1/image-qemu-$$-copy.raw"
 qcow2="gluster://$host/gv1/image-qemu-$$.qcow2"
-missing="gluster://$host/gv1/image-qemu-$$-never-created.raw"
+missing="gluster://$host/gv1/image-qemu-$$-created-by-convert.raw"
 # gluvirt cannot delete files on a volume; converting an empty file into the
 # images at least gives their space back.
 cleanup() {
     : >"$work/empty.raw"
-    for image in "$src" "$dst" "$qcow2"; do
+    for image in "$src" "$dst" "$qcow2" "$missing"; do
         "$GLUVIRT" convert -f raw "$work/empty.raw" "$image" 2>/dev/null &
     done
     wait
@@ -137,10 +137,19 @@ ok "-p draws the progress on stderr"
     fail "gluvirt convert to standard output differs: $(cat "$work/stdout.err")"
 ok "gluvirt convert to standard output gives the same bytes"
 
-! finished missing || fail "convert into a missing image on the volume succeeded"
-grep -q "does not exist on volume 'gv1'.*qemu-img create -f raw $missing $size" "$work/missing.err" ||
-    fail "message for a missing destination: $(cat "$work/missing.err")"
-ok "a missing destination on the volume is refused, saying how to create it"
+finished missing || fail "convert into a missing image on the volume: $(explain missing)"
+"$GLUVIRT" convert -f raw -O raw "$missing" "$work/missing.raw" 2>"$work/missing-back.err" ||
+    fail "reading back the image convert created: $(cat "$work/missing-back.err")"
+cmp "$work/missing.raw" "$work/ref.raw" ||
+    fail "the image convert created on the volume differs from qemu-img's copy"
+ok "convert creates a missing destination on the volume, holding the bytes qemu-img convert gives"
+nodir="gluster://$host/gv1/image-qemu-$$-no-such-dir/x.raw"
+if "$GLUVIRT" convert -f raw -O raw "$src" "$nodir" 2>"$work/nodir.err"; then
+    fail "convert into a directory that does not exist on the volume succeeded"
+fi
+grep -q "its directory does not exist; create it first" "$work/nodir.err" ||
+    fail "message for a destination in a missing directory: $(cat "$work/nodir.err")"
+ok "a destination in a directory that does not exist is refused, saying so"
 
 # ---------------------------------------------------------------- info
 for key in 'file format:' 'virtual size:'; do
