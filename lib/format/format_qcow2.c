@@ -408,6 +408,8 @@ struct glv_format *glv_format_qcow2_open(struct glv_storage *storage,
     }
     q->l2_bits = q->cluster_bits - (q->extended_l2 ? 4 : 3);
     q->subcluster_bits = q->extended_l2 ? q->cluster_bits - 5 : q->cluster_bits;
+    if (options->writable && qcow2_writer_check(q) < 0)
+        goto fail;
     if ((q->h.incompatible & QCOW2_INCOMPAT_DATA_FILE) && open_data_file(q, options) < 0)
         goto fail;
 

@@ -48,7 +48,7 @@ static int refuse(struct qcow2_image *q, const char *feature)
     return -1;
 }
 
-static int refuse_features(struct qcow2_image *q)
+int qcow2_writer_check(struct qcow2_image *q)
 {
     const struct qcow2_header *h = &q->h;
 
@@ -169,8 +169,6 @@ int qcow2_writer_open(struct qcow2_image *q)
     struct qcow2_writer *w;
     pthread_rwlockattr_t attr;
 
-    if (refuse_features(q) < 0)
-        return -1;
     if (!(w = calloc(1, sizeof *w))) {
         glv_set_oom();
         return -1;

@@ -77,9 +77,14 @@ struct qcow2_writer {
 /* ------------------------------------------------------------ qcow2_writable.c */
 
 /*
- * Check that q can be written (ENOTSUP naming the feature that stops it,
- * EROFS for an image marked corrupt) and set up q->writer.  0 or -1.
+ * Whether q's header allows writing: -1 with ENOTSUP naming the feature
+ * that stops it (EROFS for an image marked corrupt), else 0.  Called before
+ * anything the header names is opened.
  */
+int qcow2_writer_check(struct qcow2_image *q);
+
+/* After qcow2_writer_check: check the tables (ENOTSUP for compressed
+ * clusters or shared L2 tables) and set up q->writer.  0 or -1. */
 int qcow2_writer_open(struct qcow2_image *q);
 void qcow2_writer_free(struct qcow2_image *q);
 
