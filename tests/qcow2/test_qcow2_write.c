@@ -368,6 +368,29 @@ LAYOUT_TEST(3, 65536, 1, v3_64k_backing)
 LAYOUT_TEST(3, 2u << 20, 0, v3_2m)
 LAYOUT_TEST(3, 2u << 20, 1, v3_2m_backing)
 
+/* Clusters qemu-io allocated, zeroed (kept allocated, and unmapped) and
+ * discarded before the trace: in-place writes, and entries of every kind
+ * replaced and freed. */
+static void check_prefilled(int version)
+{
+    const struct layout l = {version, 65536, 0};
+    struct trace t;
+
+    trace_begin(&t, &l, 11);
+    RUN("qemu-io -f qcow2 -c 'write -P 0x33 0 1M' -c 'write -z 256k 128k' "
+        "-c 'write -z -u 640k 64k' -c 'discard 512k 64k' img.qcow2 >/dev/null");
+    memset(t.model, 0x33, 1u << 20);
+    memset(t.model + (256u << 10), 0, 128u << 10);
+    memset(t.model + (640u << 10), 0, 64u << 10);
+    memset(t.model + (512u << 10), 0, 64u << 10);
+    run_trace(&t, 150);
+    trace_judge(&t);
+    trace_end(&t);
+}
+
+Test(qcow2_write, v2_over_qemu_io_data) { check_prefilled(2); }
+Test(qcow2_write, v3_over_qemu_io_data) { check_prefilled(3); }
+
 /* 512-byte clusters: a refcount table of one cluster counts 8 MiB of file;
  * writing more moves the table, and discarded space is reused. */
 Test(qcow2_write, refcount_table_grows)
