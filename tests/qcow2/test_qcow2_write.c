@@ -239,20 +239,21 @@ static void trace_begin(struct trace *t, const struct layout *l, uint64_t seed)
     t->model_path = path_of("model.raw");
 }
 
-/* An offset and a length inside the disk: often cluster-aligned, lengths
- * from one byte to a few clusters. */
-static void pick_range(struct trace *t, uint64_t *rng, uint64_t *offset, uint64_t *length)
+/* An offset and a length inside [start, start + span) of the disk: often
+ * cluster-aligned, lengths from one byte to a few clusters. */
+static void pick_range(struct trace *t, uint64_t *rng, uint64_t start, uint64_t span,
+                       uint64_t *offset, uint64_t *length)
 {
     uint64_t cs = t->l.cluster, max;
 
     if (below(rng, 3) == 0) {
-        *offset = below(rng, t->size / cs) * cs;
+        *offset = start + below(rng, span / cs) * cs;
         *length = (1 + below(rng, 3)) * cs;
     } else {
-        *offset = below(rng, t->size);
+        *offset = start + below(rng, span);
         *length = 1 + below(rng, 2 * cs + 4096);
     }
-    max = t->size - *offset;
+    max = start + span - *offset;
     if (*length > max)
         *length = max;
 }
@@ -271,40 +272,64 @@ static void model_discard(struct trace *t, uint64_t offset, uint64_t length)
         memset(t->model + first, 0, (size_t)(last - first));
 }
 
+/* Room for the longest write pick_range picks. */
+static unsigned char *op_buffer(const struct trace *t)
+{
+    unsigned char *data = malloc((size_t)(3 * t->l.cluster + 4096));
+
+    cr_assert_not_null(data);
+    return data;
+}
+
+/*
+ * One random operation inside [start, start + span), on the image and the
+ * model.  0, or -1 with err saying which operation failed and why (no
+ * assertion: worker threads call it too).
+ */
+static int random_op(struct trace *t, gluvirt_image *image, uint64_t *rng, uint64_t start,
+                     uint64_t span, unsigned char *data, char *err, size_t err_len)
+{
+    uint64_t offset, length, kind = below(rng, 100);
+    const char *what;
+    int rc;
+
+    pick_range(t, rng, start, span, &offset, &length);
+    if (kind < 60) {
+        what = "write";
+        for (uint64_t j = 0; j < length; j++)
+            data[j] = (unsigned char)(next_random(rng) >> 56);
+        rc = gluvirt_image_pwrite(image, data, (size_t)length, offset) == (ssize_t)length ? 0
+                                                                                        : -1;
+        memcpy(t->model + offset, data, (size_t)length);
+    } else if (kind < 78) {
+        what = "write_zeroes";
+        rc = gluvirt_image_write_zeroes(image, offset, length);
+        memset(t->model + offset, 0, (size_t)length);
+    } else if (kind < 95) {
+        what = "discard";
+        rc = gluvirt_image_discard(image, offset, length);
+        model_discard(t, offset, length);
+    } else {
+        what = "flush";
+        rc = gluvirt_image_flush(image);
+    }
+    if (rc < 0)
+        snprintf(err, err_len, "%s: %s %" PRIu64 "+%" PRIu64 ": %s", t->where, what, offset,
+                 length, gluvirt_errmsg());
+    return rc;
+}
+
 static void run_trace(struct trace *t, unsigned ops)
 {
     gluvirt_image *image = open_image(t->image_path, 1);
     uint64_t rng = t->seed * 0x9e3779b97f4a7c15ull + 1;
-    unsigned char *data = malloc((size_t)(2 * t->l.cluster + 4096 + 3 * t->l.cluster));
+    unsigned char *data = op_buffer(t);
+    char err[1024];
 
     cr_assert_not_null(image, "%s: open: %s", t->where, gluvirt_errmsg());
-    cr_assert_not_null(data);
-    for (unsigned i = 0; i < ops; i++) {
-        uint64_t offset, length, kind = below(&rng, 100);
-
-        pick_range(t, &rng, &offset, &length);
-        if (kind < 60) {
-            for (uint64_t j = 0; j < length; j++)
-                data[j] = (unsigned char)(next_random(&rng) >> 56);
-            cr_assert_eq(gluvirt_image_pwrite(image, data, (size_t)length, offset),
-                         (ssize_t)length, "%s: op %u, write %" PRIu64 "+%" PRIu64 ": %s",
-                         t->where, i, offset, length, gluvirt_errmsg());
-            memcpy(t->model + offset, data, (size_t)length);
-        } else if (kind < 78) {
-            cr_assert_eq(gluvirt_image_write_zeroes(image, offset, length), 0,
-                         "%s: op %u, write_zeroes %" PRIu64 "+%" PRIu64 ": %s", t->where, i,
-                         offset, length, gluvirt_errmsg());
-            memset(t->model + offset, 0, (size_t)length);
-        } else if (kind < 95) {
-            cr_assert_eq(gluvirt_image_discard(image, offset, length), 0,
-                         "%s: op %u, discard %" PRIu64 "+%" PRIu64 ": %s", t->where, i, offset,
-                         length, gluvirt_errmsg());
-            model_discard(t, offset, length);
-        } else {
-            cr_assert_eq(gluvirt_image_flush(image), 0, "%s: op %u, flush: %s", t->where, i,
-                         gluvirt_errmsg());
-        }
-    }
+    for (unsigned i = 0; i < ops; i++)
+        cr_assert_eq(random_op(t, image, &rng, 0, t->size, data, err, sizeof err), 0,
+                     "op %u: %s", i, err);
     cr_assert_eq(gluvirt_image_close(image), 0, "%s: close: %s", t->where, gluvirt_errmsg());
     free(data);
 }
@@ -488,6 +513,56 @@ Test(qcow2_write, writers_race_into_empty_clusters)
     trace_judge(&t);
     trace_end(&t);
 }
+
+/* Threads each run a trace in their own part of the disk, at once: writes
+ * in place, allocations, and clusters one thread frees reused by another. */
+struct worker {
+    struct trace *t;
+    gluvirt_image *image;
+    uint64_t start, span, seed;
+    int failed;
+    char err[1024];
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    unsigned char *data = malloc((size_t)(3 * w->t->l.cluster + 4096));
+    uint64_t rng = w->seed;
+
+    w->failed = !data;
+    for (unsigned i = 0; i < 120 && !w->failed; i++)
+        w->failed = random_op(w->t, w->image, &rng, w->start, w->span, data, w->err,
+                              sizeof w->err) < 0;
+    free(data);
+    return NULL;
+}
+
+static void check_parallel_traces(int version, uint64_t cluster, int backing)
+{
+    const struct layout l = {version, cluster, backing};
+    struct worker workers[4];
+    pthread_t threads[4];
+    struct trace t;
+    gluvirt_image *image;
+
+    trace_begin(&t, &l, 21);
+    cr_assert_not_null(image = open_image(t.image_path, 1), "%s", gluvirt_errmsg());
+    for (unsigned i = 0; i < 4; i++) {
+        workers[i] = (struct worker){&t, image, i * (t.size / 4), t.size / 4, 1000 + i, 0, ""};
+        cr_assert_eq(pthread_create(&threads[i], NULL, work, &workers[i]), 0);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        cr_assert_eq(pthread_join(threads[i], NULL), 0);
+        cr_assert_eq(workers[i].failed, 0, "worker %u: %s", i, workers[i].err);
+    }
+    cr_assert_eq(gluvirt_image_close(image), 0, "%s", gluvirt_errmsg());
+    trace_judge(&t);
+    trace_end(&t);
+}
+
+Test(qcow2_write, parallel_traces_v3_4k_backing) { check_parallel_traces(3, 4096, 1); }
+Test(qcow2_write, parallel_traces_v2_64k) { check_parallel_traces(2, 65536, 0); }
 
 /* ------------------------------------------------------------ refusals */
 
