@@ -21,3 +21,22 @@ EXTRA_DIST += \
 	tests/qcow2/matrix-local.sh \
 	tests/qcow2/probe-and-policy.sh \
 	tests/qcow2/matrix-gluster.sh
+
+# Writing qcow2 images (tests/qcow2/test_qcow2_write): images made by
+# qemu-img in the common layouts (version 2 and 3, clusters of 512 bytes to
+# 2 MiB, with and without a backing file) take seeded random traces of
+# writes, zeroing, discards and flushes through the public API; 'qemu-img
+# check' must find them clean and 'qemu-img compare' equal to the same trace
+# on a raw model.  Also the refused layouts, racing writers, a growing
+# refcount table and writes aimed at metadata.  Local files only; needs
+# qemu-img and qemu-io (qemu-utils).
+if HAVE_CRITERION
+qcow2_write_criterion_tests = tests/qcow2/test_qcow2_write
+check_PROGRAMS += $(qcow2_write_criterion_tests)
+
+tests_qcow2_test_qcow2_write_SOURCES = tests/qcow2/test_qcow2_write.c
+tests_qcow2_test_qcow2_write_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_qcow2_test_qcow2_write_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
+endif
+
+TESTS += $(qcow2_write_criterion_tests)

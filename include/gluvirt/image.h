@@ -85,6 +85,14 @@ GLUVIRT_API int gluvirt_open_options_set_snapshot(gluvirt_open_options *options,
  * Returns NULL with errno and a message on failure: the pool's connect
  * errors, ENOENT (no such image), EACCES, EISDIR, ENOTSUP (a format this
  * version cannot read), EINVAL.  Since 1.0.
+ *
+ * Writable qcow2 images: versions 2 and 3 with 16-bit refcounts, with or
+ * without a backing file (which is only read).  Internal snapshots,
+ * compressed clusters, external data files, extended L2 entries, lazy
+ * refcounts, other refcount widths and persistent bitmaps give ENOTSUP for
+ * a writable open (read-only opens work), an image marked corrupt EROFS.
+ * A write that would overwrite the image's own metadata (a damaged image)
+ * fails with EIO and marks the image corrupt.
  */
 GLUVIRT_API gluvirt_image *gluvirt_image_open(gluvirt_pool *pool, const char *target,
                                               const gluvirt_open_options *options);
@@ -131,14 +139,17 @@ GLUVIRT_API ssize_t gluvirt_image_pwritev(gluvirt_image *image, const struct iov
 GLUVIRT_API int gluvirt_image_flush(gluvirt_image *image);
 
 /* gluvirt_image_discard: the range's data is no longer needed; it may read
- * back as anything until written again.  Since 1.0. */
+ * back as anything until written again.  (qcow2: whole clusters are freed
+ * for reuse and read as zeros, or on version 2 with a backing file as the
+ * backing file; the parts of clusters at the ends are left.)  Since 1.0. */
 GLUVIRT_API int gluvirt_image_discard(gluvirt_image *image, uint64_t offset, uint64_t length);
 
 /* gluvirt_image_write_zeroes: the range reads back as zeros.  Since 1.0. */
 GLUVIRT_API int gluvirt_image_write_zeroes(gluvirt_image *image, uint64_t offset,
                                            uint64_t length);
 
-/* gluvirt_image_truncate: set the virtual size (raw images).  Since 1.0. */
+/* gluvirt_image_truncate: set the virtual size (raw images; qcow2 gives
+ * ENOTSUP).  Since 1.0. */
 GLUVIRT_API int gluvirt_image_truncate(gluvirt_image *image, uint64_t size);
 
 /*

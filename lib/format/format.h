@@ -106,10 +106,13 @@ struct glv_qcow2_options {
     uint64_t l2_cache_size;          /* bytes; 0: the default */
     const char *snapshot;            /* NULL: the current state */
     struct glv_sibling_opener data_file;
+    int writable;                    /* the storage is writable and writes will come */
 };
 
 /* NULL with the error set (EINVAL for a damaged or hostile image, ENOTSUP for
- * a feature this version cannot read, ENOENT for an unknown snapshot). */
+ * a feature this version cannot read, or with options->writable cannot
+ * write, EROFS for a writable open of an image marked corrupt, ENOENT for an
+ * unknown snapshot). */
 struct glv_format *glv_format_qcow2_open(struct glv_storage *storage,
                                          const struct glv_qcow2_options *options);
 

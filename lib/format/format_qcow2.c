@@ -1,7 +1,7 @@
 /*
  * The qcow2 format driver: open (header, snapshot choice, external data
- * file), the read path, block mapping, and the image's properties.
- * Read-only in this version: writes fail with EROFS.
+ * file), the read path, block mapping, and the image's properties.  Writes
+ * are qcow2_write.h's, on images opened writable; truncate is refused.
  *
  * A read walks the request extent by extent (qcow2_cluster.c) and merges
  * neighbouring extents that one transfer can serve: data clusters that
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/qcow2_driver.h"
+#include "format/qcow2_write.h"
 
 static struct qcow2_image *qcow2(struct glv_format *f)
 {
@@ -132,35 +132,43 @@ static int qcow2_map(struct glv_format *f, uint64_t offset, uint64_t length, int
 
 /* ------------------------------------------------------------ writing */
 
+/* Opened read-only: the image layer refuses writes before they get here,
+ * and these say the same should one arrive. */
 static int read_only(struct glv_format *f)
 {
-    glv_set_error(EROFS, "%s: qcow2 images are read-only in this version", f->storage->name);
+    glv_set_error(EROFS, "%s: the qcow2 image is opened read-only", f->storage->name);
     return -1;
 }
 
 static int qcow2_pwritev(struct glv_format *f, const struct iovec *iov, int iovcnt,
                          uint64_t offset)
 {
-    (void)iov, (void)iovcnt, (void)offset;
-    return read_only(f);
+    return qcow2(f)->writer ? qcow2_write_pwritev(f, iov, iovcnt, offset) : read_only(f);
 }
 
 static int qcow2_flush(struct glv_format *f)
 {
-    (void)f;
-    return 0; /* nothing is ever written */
+    return qcow2(f)->writer ? qcow2_write_flush(f) : 0; /* nothing was written */
 }
 
 static int qcow2_discard(struct glv_format *f, uint64_t offset, uint64_t length)
 {
-    (void)offset, (void)length;
-    return read_only(f);
+    return qcow2(f)->writer ? qcow2_write_discard(f, offset, length) : read_only(f);
+}
+
+static int qcow2_write_zeroes_op(struct glv_format *f, uint64_t offset, uint64_t length)
+{
+    return qcow2(f)->writer ? qcow2_write_zeroes(f, offset, length) : read_only(f);
 }
 
 static int qcow2_truncate(struct glv_format *f, uint64_t size)
 {
     (void)size;
-    return read_only(f);
+    if (!qcow2(f)->writer)
+        return read_only(f);
+    glv_set_error(ENOTSUP, "%s: resizing qcow2 images is not supported in this version; "
+                  "use 'qemu-img resize'", f->storage->name);
+    return -1;
 }
 
 /* ------------------------------------------------------------ properties */
@@ -286,6 +294,7 @@ static void qcow2_close(struct glv_format *f)
 {
     struct qcow2_image *q = qcow2(f);
 
+    qcow2_writer_free(q);
     qcow2_l2_cache_free(q->l2_cache);
     qcow2_compressed_release(q);
     if (q->data_file)
@@ -301,7 +310,7 @@ static const struct glv_format_ops qcow2_ops = {
     .pwritev = qcow2_pwritev,
     .flush = qcow2_flush,
     .discard = qcow2_discard,
-    .write_zeroes = qcow2_discard,
+    .write_zeroes = qcow2_write_zeroes_op,
     .truncate = qcow2_truncate,
     .close = qcow2_close,
     .map = qcow2_map,
@@ -399,11 +408,15 @@ struct glv_format *glv_format_qcow2_open(struct glv_storage *storage,
     }
     q->l2_bits = q->cluster_bits - (q->extended_l2 ? 4 : 3);
     q->subcluster_bits = q->extended_l2 ? q->cluster_bits - 5 : q->cluster_bits;
+    if (options->writable && qcow2_writer_check(q) < 0)
+        goto fail;
     if ((q->h.incompatible & QCOW2_INCOMPAT_DATA_FILE) && open_data_file(q, options) < 0)
         goto fail;
 
     cache_bytes = options->l2_cache_size ? options->l2_cache_size : QCOW2_L2_CACHE_DEFAULT;
     if (!(q->l2_cache = qcow2_l2_cache_new(storage, q->cluster_size, cache_bytes, q->l1_size)))
+        goto fail;
+    if (options->writable && qcow2_writer_open(q) < 0)
         goto fail;
     return &q->base;
 fail:

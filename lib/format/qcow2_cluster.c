@@ -215,7 +215,7 @@ static int unmapped(const struct qcow2_image *q, uint64_t l1_index, uint64_t fir
             run = length;
             break;
         }
-        if (q->l1[l1_index] & QCOW2_L1E_OFFSET_MASK)
+        if (qcow2_l1_entry(q, l1_index) & QCOW2_L1E_OFFSET_MASK)
             break;
         run += table_span;
     }
@@ -244,12 +244,12 @@ int qcow2_map_extent(struct qcow2_image *q, uint64_t offset, uint64_t length, in
     unsigned units = units_per_cluster(q);
 
     /* Past the L1 table (possible for a snapshot): nothing is allocated there. */
-    if (l1_index >= q->l1_size || !(table = q->l1[l1_index] & QCOW2_L1E_OFFSET_MASK))
+    if (l1_index >= q->l1_size || !(table = qcow2_l1_entry(q, l1_index) & QCOW2_L1E_OFFSET_MASK))
         return unmapped(q, l1_index, to_table_end, length, e);
     if (table & cluster_mask) {
         glv_set_error(EIO, "%s: L1 entry %" PRIu64 " (0x%016" PRIx64 ") points to an L2 table "
                       "at a host offset that is not cluster-aligned; the image is damaged "
-                      "(see 'qemu-img check')", q->base.storage->name, l1_index, q->l1[l1_index]);
+                      "(see 'qemu-img check')", q->base.storage->name, l1_index, qcow2_l1_entry(q, l1_index));
         return -1;
     }
     if (!(entries = qcow2_l2_cache_lookup(q->l2_cache, table, cached_only)))

@@ -44,9 +44,21 @@ void qcow2_l2_cache_unlock(struct qcow2_l2_cache *c);
 /* How many tables the cache has read from storage (for tests). */
 uint64_t qcow2_l2_cache_loads(struct qcow2_l2_cache *c);
 
+/* For writers, after the new entries reached the disk: set entry index of
+ * the table at table_offset in the cached copy, if the table is cached (a
+ * table not cached is read from disk when next needed, new entries and
+ * all).  A load of that table in progress is waited for first. */
+void qcow2_l2_cache_set(struct qcow2_l2_cache *c, uint64_t table_offset, uint64_t index,
+                        uint64_t value);
+
+/* Drop the table at table_offset from the cache, if there: its cluster now
+ * holds something else. */
+void qcow2_l2_cache_forget(struct qcow2_l2_cache *c, uint64_t table_offset);
+
 /* ------------------------------------------------------------ the image */
 
 struct qcow2_decompressor; /* qcow2_compressed.c */
+struct qcow2_writer;       /* qcow2_write.h */
 
 struct qcow2_image {
     struct glv_format base;
@@ -83,7 +95,17 @@ struct qcow2_image {
     pthread_mutex_t decompressor_lock;
     struct qcow2_decompressor *idle_decompressors;
     unsigned idle_count;
+
+    /* The write side; NULL when the image is opened read-only.  The L1
+     * table (h.l1) is then changed by writers: read its entries with
+     * qcow2_l1_entry. */
+    struct qcow2_writer *writer;
 };
+
+static inline uint64_t qcow2_l1_entry(const struct qcow2_image *q, uint64_t index)
+{
+    return __atomic_load_n(&q->l1[index], __ATOMIC_ACQUIRE);
+}
 
 /* ------------------------------------------------------------ mapping */
 

@@ -9,6 +9,10 @@
  * loading, reads the table unlocked, then wakes whoever waits for it.  A
  * second thread missing on the same table waits for that read instead of
  * starting its own, so a table is read once however many threads want it.
+ *
+ * Writers (qcow2_write.h) keep the cache true to the disk: they write new
+ * entries to the file first and then into the cached copy, so a table
+ * loaded in between already holds them.
  */
 #include "config.h"
 
@@ -188,6 +192,40 @@ const uint64_t *qcow2_l2_cache_lookup(struct qcow2_l2_cache *c, uint64_t table_o
 
 void qcow2_l2_cache_unlock(struct qcow2_l2_cache *c)
 {
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The slot holding table_offset once no load of it is in progress, or -1;
+ * called and returns with the lock held. */
+static int32_t settled_slot(struct qcow2_l2_cache *c, uint64_t table_offset)
+{
+    int32_t i;
+
+    while ((i = find_slot(c, table_offset)) >= 0 && c->slots[i].state == SLOT_LOADING)
+        pthread_cond_wait(&c->changed, &c->lock);
+    return i;
+}
+
+void qcow2_l2_cache_set(struct qcow2_l2_cache *c, uint64_t table_offset, uint64_t index,
+                        uint64_t value)
+{
+    int32_t i;
+
+    pthread_mutex_lock(&c->lock);
+    if ((i = settled_slot(c, table_offset)) >= 0)
+        c->slots[i].entries[index] = value;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void qcow2_l2_cache_forget(struct qcow2_l2_cache *c, uint64_t table_offset)
+{
+    int32_t i;
+
+    pthread_mutex_lock(&c->lock);
+    if ((i = settled_slot(c, table_offset)) >= 0) {
+        unlink_slot(c, i);
+        c->slots[i].state = SLOT_EMPTY;
+    }
     pthread_mutex_unlock(&c->lock);
 }
 

@@ -227,13 +227,8 @@ static int open_format(gluvirt_image *image, const struct open_request *req,
         return -1;
     if (format == GLUVIRT_FORMAT_QCOW2) {
         struct glv_qcow2_options q = {o->l2_cache_size, snapshot,
-                                      glv_image_sibling_opener(ctx)};
+                                      glv_image_sibling_opener(ctx), image->writable};
 
-        if (image->writable) {
-            glv_set_error(EROFS, "%s is a qcow2 image, which this version opens read-only; "
-                          "open it without gluvirt_open_options_set_writable", image->name);
-            return -1;
-        }
         if (!(image->format = glv_format_qcow2_open(image->storage, &q)))
             return -1;
         return glv_image_open_backing(image, ctx);
@@ -248,7 +243,9 @@ static int open_format(gluvirt_image *image, const struct open_request *req,
 
 static gluvirt_image *open_image(struct open_request *req)
 {
-    struct glv_storage_flags flags = {req->options->writable, req->options->direct};
+    /* Only the image asked for is written; its backing chain is read. */
+    int writable = req->options->writable && !req->parent;
+    struct glv_storage_flags flags = {writable, req->options->direct};
     struct glv_open_context ctx = {req->parent, NULL, req->options,
                                    req->parent ? req->parent->depth + 1 : 0};
     gluvirt_image *image = calloc(1, sizeof *image);
@@ -261,7 +258,7 @@ static gluvirt_image *open_image(struct open_request *req)
     ctx.image = image;
     image->own_pool = req->own_pool;
     image->pool = req->pool;
-    image->writable = req->options->writable;
+    image->writable = writable;
     if (req->uri) {
         if (!(image->uri = gluvirt_uri_dup(req->uri)) || !(image->name = uri_name(req->uri)))
             goto fail;

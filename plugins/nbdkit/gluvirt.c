@@ -165,8 +165,10 @@ static void *gluvirt_open(int readonly)
     }
     h->writable = !readonly && !snapshot;
     h->image = open_image(h->writable);
-    if (!h->image && h->writable && gluvirt_errno() == EROFS) {
-        /* qcow2 images are read, not written: export this one read-only */
+    if (!h->image && h->writable &&
+        (gluvirt_errno() == EROFS || gluvirt_errno() == ENOTSUP)) {
+        /* a qcow2 image this version does not write (snapshots, compressed
+         * clusters ...) or one marked corrupt: export it read-only */
         nbdkit_debug("%s: %s; serving it read-only", target, gluvirt_errmsg());
         h->writable = 0;
         h->image = open_image(0);

@@ -1,0 +1,211 @@
+/*
+ * Opening a qcow2 image for writing.  The writer handles the common
+ * layouts: version 2 or 3, standard L2 entries, any cluster size, 16-bit
+ * refcounts, with or without a backing file.  Anything else is refused here,
+ * before a byte is written, with ENOTSUP and a message naming the feature;
+ * the same image still opens read-only.  A refused feature is one whose
+ * metadata this version would not keep right: internal snapshots (shared
+ * clusters and tables), compressed clusters, an external data file, extended
+ * L2 entries, lazy refcounts, other refcount widths, persistent bitmaps
+ * (which writes would make stale without saying so).
+ *
+ * The checks read the refcount table and every L2 table once (compressed
+ * clusters have no header bit), so a writable open costs a pass over the
+ * image's metadata, as 'qemu-img check' does.
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/qcow2_write.h"
+
+/* Autoclear bit 0: the persistent bitmaps are consistent with the data. */
+#define AUTOCLEAR_BITMAPS (1ull << 0)
+/* Byte 88 of a version 3 header: the autoclear bits. */
+#define HEADER_AUTOCLEAR 88u
+
+void *qcow2_aligned_alloc(uint64_t bytes)
+{
+    void *p;
+
+    if (posix_memalign(&p, 4096, (size_t)bytes) != 0) {
+        glv_set_oom();
+        return NULL;
+    }
+    return p;
+}
+
+static int refuse(struct qcow2_image *q, const char *feature)
+{
+    glv_set_error(ENOTSUP, "%s: cannot open for writing: the image has %s, which this version "
+                  "of libgluvirt does not write; read-only opens work (open it without "
+                  "gluvirt_open_options_set_writable), or convert it with 'qemu-img convert -O "
+                  "qcow2' first", q->base.storage->name, feature);
+    return -1;
+}
+
+int qcow2_writer_check(struct qcow2_image *q)
+{
+    const struct qcow2_header *h = &q->h;
+
+    if (q->l1 != h->l1) {
+        glv_set_error(ENOTSUP, "%s: a snapshot cannot be opened for writing; open it "
+                      "read-only, or without gluvirt_open_options_set_snapshot",
+                      q->base.storage->name);
+        return -1;
+    }
+    if (h->incompatible & QCOW2_INCOMPAT_CORRUPT) {
+        glv_set_error(EROFS, "%s: cannot open for writing: the image is marked corrupt; "
+                      "read-only opens work; check it with 'qemu-img check' and repair a copy "
+                      "with 'qemu-img check -r all'", q->base.storage->name);
+        return -1;
+    }
+    if (h->nb_snapshots)
+        return refuse(q, "internal snapshots");
+    if (h->incompatible & QCOW2_INCOMPAT_DATA_FILE)
+        return refuse(q, "an external data file");
+    if (h->extended_l2)
+        return refuse(q, "extended L2 entries (extended_l2)");
+    if (h->compatible & QCOW2_COMPAT_LAZY_REFCOUNTS)
+        return refuse(q, "lazy refcounts (lazy_refcounts)");
+    if (h->incompatible & QCOW2_INCOMPAT_DIRTY)
+        return refuse(q, "the dirty bit set (refcounts left stale by lazy refcounts; 'qemu-img "
+                         "check -r all' repairs them)");
+    if (h->refcount_order != QCOW2_DEFAULT_REFCOUNT_ORDER)
+        return refuse(q, h->refcount_order < QCOW2_DEFAULT_REFCOUNT_ORDER
+                             ? "refcounts narrower than 16 bits (refcount_bits)"
+                             : "refcounts wider than 16 bits (refcount_bits)");
+    if (h->autoclear & AUTOCLEAR_BITMAPS)
+        return refuse(q, "persistent dirty bitmaps");
+    return 0;
+}
+
+/* Load the refcount table and check its entries (they are written through
+ * and trusted from now on). */
+static int load_reftable(struct qcow2_image *q)
+{
+    struct qcow2_writer *w = q->writer;
+    uint64_t bytes = (uint64_t)q->h.refcount_table_clusters << q->cluster_bits;
+    struct iovec iov;
+
+    w->reftable_offset = q->h.refcount_table_offset;
+    w->reftable_clusters = q->h.refcount_table_clusters;
+    w->reftable_entries = bytes / 8;
+    if (!(w->reftable = qcow2_aligned_alloc(bytes)))
+        return -1;
+    iov.iov_base = w->reftable;
+    iov.iov_len = (size_t)bytes;
+    if (q->base.storage->ops->preadv(q->base.storage, &iov, 1, w->reftable_offset) < 0)
+        return -1;
+    for (uint64_t i = 0; i < w->reftable_entries; i++) {
+        uint64_t e = be64toh(w->reftable[i]);
+
+        if ((e & (q->cluster_size - 1)) || (e && e >= q->h.file_size)) {
+            glv_set_error(EINVAL, "%s: cannot open for writing: refcount table entry %" PRIu64
+                          " (0x%016" PRIx64 ") is not a cluster-aligned offset inside the file; "
+                          "the image is damaged: see 'qemu-img check', and repair a copy with "
+                          "'qemu-img check -r all'", q->base.storage->name, i, e);
+            return -1;
+        }
+        w->reftable[i] = e;
+    }
+    return 0;
+}
+
+/* Every L2 table: owned by the active state alone (the L1 entry's COPIED
+ * flag), and holding no compressed cluster. */
+static int scan_tables(struct qcow2_image *q)
+{
+    uint64_t entries = q->cluster_size / 8;
+    uint64_t *table = qcow2_aligned_alloc(q->cluster_size);
+    int rc = 0;
+
+    if (!table)
+        return -1;
+    for (uint64_t i = 0; i < q->h.l1_size && rc == 0; i++) {
+        uint64_t l1e = q->h.l1[i], offset = l1e & QCOW2_L1E_OFFSET_MASK;
+        struct iovec iov = {table, (size_t)q->cluster_size};
+
+        if (!offset)
+            continue;
+        if (!(l1e & QCOW2_OFLAG_COPIED)) {
+            rc = refuse(q, "L2 tables shared with something else (an L1 entry without the "
+                           "COPIED flag: left by internal snapshots, or damage that 'qemu-img "
+                           "check -r all' repairs)");
+            break;
+        }
+        if ((rc = q->base.storage->ops->preadv(q->base.storage, &iov, 1, offset)) < 0)
+            break;
+        for (uint64_t j = 0; j < entries; j++) {
+            if (be64toh(table[j]) & QCOW2_OFLAG_COMPRESSED) {
+                rc = refuse(q, "compressed clusters");
+                break;
+            }
+        }
+    }
+    free(table);
+    return rc;
+}
+
+/* Autoclear bits a writer that does not know them must clear. */
+static int clear_autoclear(struct qcow2_image *q)
+{
+    uint64_t be = 0;
+
+    if (q->h.version < 3 || !q->h.autoclear)
+        return 0;
+    if (qcow2_header_write(q, HEADER_AUTOCLEAR, &be, sizeof be) < 0)
+        return -1;
+    q->h.autoclear = 0;
+    return 0;
+}
+
+int qcow2_writer_open(struct qcow2_image *q)
+{
+    struct qcow2_writer *w;
+    pthread_rwlockattr_t attr;
+
+    if (!(w = calloc(1, sizeof *w))) {
+        glv_set_oom();
+        return -1;
+    }
+    q->writer = w;
+    pthread_mutex_init(&w->meta_lock, NULL);
+    pthread_mutex_init(&w->header_lock, NULL);
+    pthread_rwlockattr_init(&attr);
+#ifdef PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
+    /* A metadata change waits for the in-place writes in flight, not for
+     * every one that comes after it. */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    pthread_rwlock_init(&w->in_place, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    w->refblock_bits = q->cluster_bits + 3 - q->h.refcount_order;
+    w->chunk = q->cluster_size < 4096 ? q->cluster_size : 4096;
+    w->alloc_end = (q->h.file_size + q->cluster_size - 1) >> q->cluster_bits;
+    if (!(w->zeros = qcow2_aligned_alloc(q->cluster_size)))
+        return -1;
+    memset(w->zeros, 0, (size_t)q->cluster_size);
+    if (load_reftable(q) < 0 || scan_tables(q) < 0 || clear_autoclear(q) < 0)
+        return -1;
+    return 0;
+}
+
+void qcow2_writer_free(struct qcow2_image *q)
+{
+    struct qcow2_writer *w = q->writer;
+
+    if (!w)
+        return;
+    qcow2_refcount_release(w);
+    free(w->zeros);
+    pthread_mutex_destroy(&w->meta_lock);
+    pthread_mutex_destroy(&w->header_lock);
+    pthread_rwlock_destroy(&w->in_place);
+    free(w);
+    q->writer = NULL;
+}

@@ -1,0 +1,377 @@
+/*
+ * Guest writes to a qcow2 image.
+ *
+ * A write into clusters whose L2 entries carry the COPIED flag (the image
+ * alone owns them, refcount 1) goes straight to them, in place, holding
+ * in_place shared and nothing else: many such writes run at once, and
+ * alongside reads and a metadata change.
+ *
+ * Any other cluster (unallocated, zero, or shared) gets a new one, under
+ * meta_lock, in QEMU's order:
+ *   1. the new cluster's refcount raised, written and flushed;
+ *   2. the guest's bytes written to it, with the rest of the cluster copied
+ *      from where the guest read it before: the old cluster, zeros, or the
+ *      backing file;
+ *   3. the L2 entry pointed at it (written, then the cached table);
+ *   4. the old cluster, if any, flushed out of the table and freed.
+ * A crash between steps leaks the new cluster at worst; no entry ever
+ * points at a cluster whose count is not on disk.
+ *
+ * An L1 entry with no table gets one first: allocated and counted, written
+ * as zeros, flushed, and only then linked from the L1 table (flushed too).
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/qcow2_write.h"
+
+/* Clusters one allocation round handles at most (one meta_lock hold). */
+#define MAX_RUN 64
+
+static struct qcow2_image *qcow2(struct glv_format *f)
+{
+    return (struct qcow2_image *)f;
+}
+
+/* An entry a write can go to in place. */
+static int in_place_entry(uint64_t e)
+{
+    return (e & QCOW2_OFLAG_COPIED) && !(e & (QCOW2_OFLAG_COMPRESSED | QCOW2_OFLAG_ZERO)) &&
+           (e & QCOW2_L2E_OFFSET_MASK);
+}
+
+/* ------------------------------------------------------------ L1 and L2 entries */
+
+int qcow2_l2_get(struct qcow2_image *q, uint64_t table, uint64_t first, uint64_t count,
+                 uint64_t *out)
+{
+    const uint64_t *entries = qcow2_l2_cache_lookup(q->l2_cache, table, 0);
+
+    if (!entries)
+        return -1;
+    memcpy(out, entries + first, (size_t)count * 8);
+    qcow2_l2_cache_unlock(q->l2_cache);
+    return 0;
+}
+
+int qcow2_l2_set(struct qcow2_image *q, const struct qcow2_l2_update *u)
+{
+    const uint64_t per_chunk = q->writer->chunk / 8, end = u->first + u->count;
+    uint64_t *buf = qcow2_aligned_alloc(q->writer->chunk);
+    int rc = 0;
+
+    if (!buf)
+        return -1;
+    for (uint64_t i = u->first; i < end && rc == 0;) {
+        uint64_t start = i & ~(per_chunk - 1);
+        const uint64_t *entries = qcow2_l2_cache_lookup(q->l2_cache, u->table, 0);
+
+        if (!entries) {
+            rc = -1;
+            break;
+        }
+        for (uint64_t j = 0; j < per_chunk; j++)
+            buf[j] = htobe64(entries[start + j]);
+        qcow2_l2_cache_unlock(q->l2_cache);
+        for (; i < end && i < start + per_chunk; i++)
+            buf[i - start] = htobe64(u->values[i - u->first]);
+        rc = qcow2_checked_write(q, QCOW2_META_L2, buf, q->writer->chunk, u->table + start * 8);
+    }
+    free(buf);
+    if (rc < 0)
+        return -1;
+    for (uint64_t i = u->first; i < end; i++)
+        qcow2_l2_cache_set(q->l2_cache, u->table, i, u->values[i - u->first]);
+    return 0;
+}
+
+/* Write the sector of the L1 table holding entry index, with value there. */
+static int write_l1_entry(struct qcow2_image *q, uint64_t index, uint64_t value)
+{
+    const uint64_t per_chunk = q->writer->chunk / 8, start = index & ~(per_chunk - 1);
+    uint64_t *buf = qcow2_aligned_alloc(q->writer->chunk);
+    int rc;
+
+    if (!buf)
+        return -1;
+    for (uint64_t j = 0; j < per_chunk; j++)
+        buf[j] = htobe64(start + j == index ? value
+                         : start + j < q->h.l1_size ? qcow2_l1_entry(q, start + j) : 0);
+    rc = qcow2_checked_write(q, QCOW2_META_L1, buf, q->writer->chunk,
+                             q->h.l1_offset + start * 8);
+    free(buf);
+    return rc;
+}
+
+int qcow2_l2_table_for(struct qcow2_image *q, uint64_t l1_index, int create, uint64_t *table)
+{
+    uint64_t offset = qcow2_l1_entry(q, l1_index) & QCOW2_L1E_OFFSET_MASK;
+
+    *table = offset;
+    if (offset || !create)
+        return 0;
+    if (qcow2_alloc_cluster(q, &offset) < 0)
+        return -1;
+    qcow2_l2_cache_forget(q->l2_cache, offset);
+    if (qcow2_refcount_writeback(q) < 0 ||
+        qcow2_checked_write(q, 0, q->writer->zeros, q->cluster_size, offset) < 0 ||
+        qcow2_flush_file(q) < 0 ||
+        write_l1_entry(q, l1_index, offset | QCOW2_OFLAG_COPIED) < 0 ||
+        qcow2_flush_file(q) < 0) {
+        qcow2_free_cluster(q, offset);
+        return -1;
+    }
+    __atomic_store_n(&q->h.l1[l1_index], offset | QCOW2_OFLAG_COPIED, __ATOMIC_RELEASE);
+    *table = offset;
+    return 0;
+}
+
+int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *hosts, uint64_t count)
+{
+    uint64_t i;
+
+    for (i = 0; i < count && !hosts[i]; i++)
+        ;
+    if (i == count)
+        return 0;
+    /* The tables that no longer point at them reach the disk first. */
+    if (qcow2_flush_file(q) < 0)
+        return -1;
+    pthread_rwlock_wrlock(&q->writer->in_place);
+    pthread_rwlock_unlock(&q->writer->in_place);
+    for (; i < count; i++)
+        if (hosts[i] && qcow2_free_cluster(q, hosts[i]) < 0)
+            return -1;
+    return qcow2_refcount_writeback(q);
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* A write request, and the part of it being done. */
+struct write_request {
+    struct qcow2_image *q;
+    const struct iovec *iov;
+    int iovcnt;
+    uint64_t offset;            /* guest offset of iov's first byte */
+    struct iovec *slices;       /* room for iovcnt entries */
+};
+
+/* Write bytes [from, from + len) of the request at host offset host. */
+static int write_slice(struct write_request *r, uint64_t from, uint64_t len, uint64_t host)
+{
+    uint64_t got;
+    int n = glv_iov_slice(r->iov, r->iovcnt, from, len, r->slices, r->iovcnt, &got);
+
+    return qcow2_checked_writev(r->q, 0, r->slices, n, host);
+}
+
+static void copy_from_iov(const struct iovec *iov, int iovcnt, uint64_t skip, uint64_t len,
+                          unsigned char *to)
+{
+    for (int i = 0; i < iovcnt && len; i++) {
+        uint64_t here = iov[i].iov_len;
+
+        if (skip >= here) {
+            skip -= here;
+            continue;
+        }
+        here -= skip;
+        if (here > len)
+            here = len;
+        memcpy(to, (const unsigned char *)iov[i].iov_base + skip, (size_t)here);
+        to += here;
+        len -= here;
+        skip = 0;
+    }
+}
+
+/* Fill [from, to) of the cluster buffer with what the guest read there
+ * before: the old cluster's bytes, zeros, or the backing file's. */
+static int fill_old(struct qcow2_image *q, uint64_t old, uint64_t guest_cluster,
+                    unsigned char *buf, uint64_t from, uint64_t to)
+{
+    struct iovec iov = {buf + from, (size_t)(to - from)};
+
+    if (from >= to)
+        return 0;
+    if (old & QCOW2_OFLAG_COMPRESSED) {
+        glv_set_error(ENOTSUP, "%s: a write reached a compressed cluster, which this version "
+                      "does not rewrite", q->base.storage->name);
+        return -1;
+    }
+    if (old & QCOW2_OFLAG_ZERO) {
+        memset(buf + from, 0, (size_t)(to - from));
+        return 0;
+    }
+    if (old & QCOW2_L2E_OFFSET_MASK)
+        return q->data->ops->preadv(q->data, &iov, 1, (old & QCOW2_L2E_OFFSET_MASK) + from);
+    return glv_format_read_backing(&q->base, &iov, 1, guest_cluster + from);
+}
+
+/* The guest's bytes [from, from + len) of the request, all in the guest
+ * cluster at guest_cluster, into the new cluster at host. */
+static int write_new_cluster(struct write_request *r, uint64_t guest_cluster, uint64_t old,
+                             uint64_t host, uint64_t from, uint64_t len, unsigned char **cow)
+{
+    struct qcow2_image *q = r->q;
+    uint64_t a = r->offset + from - guest_cluster, b = a + len;
+
+    if (a == 0 && b == q->cluster_size)
+        return write_slice(r, from, len, host);
+    if (!*cow && !(*cow = qcow2_aligned_alloc(q->cluster_size)))
+        return -1;
+    if (fill_old(q, old, guest_cluster, *cow, 0, a) < 0 ||
+        fill_old(q, old, guest_cluster, *cow, b, q->cluster_size) < 0)
+        return -1;
+    copy_from_iov(r->iov, r->iovcnt, from, len, *cow + a);
+    return qcow2_checked_write(q, 0, *cow, q->cluster_size, host);
+}
+
+/*
+ * Under meta_lock: write bytes [from, from + len) of the request (inside
+ * one L2 table's range), allocating clusters for the first run of them that
+ * need it.  *done: the bytes written.
+ */
+static int allocate_and_write(struct write_request *r, uint64_t from, uint64_t len,
+                              uint64_t *done)
+{
+    struct qcow2_image *q = r->q;
+    const uint64_t cs = q->cluster_size, guest = r->offset + from;
+    const uint64_t cluster = guest >> q->cluster_bits, in_cluster = guest & (cs - 1);
+    const uint64_t index = cluster & ((1ull << q->l2_bits) - 1);
+    uint64_t n = (in_cluster + len + cs - 1) >> q->cluster_bits, k, table, bytes;
+    uint64_t old[MAX_RUN], fresh[MAX_RUN], freed[MAX_RUN], values[MAX_RUN];
+    unsigned char *cow = NULL;
+    int rc = -1;
+
+    if (n > MAX_RUN)
+        n = MAX_RUN;
+    if (qcow2_l2_table_for(q, cluster >> q->l2_bits, 1, &table) < 0 ||
+        qcow2_l2_get(q, table, index, n, old) < 0)
+        return -1;
+    if (in_place_entry(old[0])) {
+        /* Allocated by another writer since this one looked. */
+        *done = cs - in_cluster < len ? cs - in_cluster : len;
+        return write_slice(r, from, *done, (old[0] & QCOW2_L2E_OFFSET_MASK) + in_cluster);
+    }
+    for (k = 1; k < n && !in_place_entry(old[k]); k++)
+        ;
+    bytes = (k << q->cluster_bits) - in_cluster;
+    *done = bytes < len ? bytes : len;
+
+    for (uint64_t j = 0; j < k; j++) {
+        if (qcow2_alloc_cluster(q, &fresh[j]) < 0) {
+            while (j-- > 0)
+                qcow2_free_cluster(q, fresh[j]);
+            return -1;
+        }
+    }
+    if (qcow2_refcount_commit(q) < 0)
+        goto out;
+    for (uint64_t j = 0, at = 0; j < k; j++) {
+        uint64_t gc = (cluster + j) << q->cluster_bits;
+        uint64_t piece = (j == 0 ? cs - in_cluster : cs);
+
+        if (piece > *done - at)
+            piece = *done - at;
+        if (write_new_cluster(r, gc, old[j], fresh[j], from + at, piece, &cow) < 0)
+            goto out;
+        at += piece;
+        values[j] = fresh[j] | QCOW2_OFLAG_COPIED;
+        freed[j] = old[j] & QCOW2_OFLAG_COMPRESSED ? 0 : old[j] & QCOW2_L2E_OFFSET_MASK;
+    }
+    {
+        struct qcow2_l2_update u = {table, index, k, values};
+
+        /* Past a failure here some entries may point at the new clusters
+         * already: they stay counted (a leak at worst). */
+        if (qcow2_l2_set(q, &u) == 0)
+            rc = qcow2_release_clusters(q, freed, k);
+    }
+    free(cow);
+    return rc;
+out:
+    /* Nothing points at the new clusters: give them back. */
+    for (uint64_t j = 0; j < k; j++)
+        qcow2_free_cluster(q, fresh[j]);
+    qcow2_refcount_writeback(q);
+    free(cow);
+    return rc;
+}
+
+/* Bytes [from, from + len) (inside one L2 table's range) in place, as far
+ * as the clusters allow: *done 0 when the first cluster is not the image's own. */
+static int write_in_place(struct write_request *r, uint64_t from, uint64_t len,
+                          uint64_t *done)
+{
+    struct qcow2_image *q = r->q;
+    const uint64_t cs = q->cluster_size, guest = r->offset + from;
+    const uint64_t cluster = guest >> q->cluster_bits, in_cluster = guest & (cs - 1);
+    uint64_t index = cluster & ((1ull << q->l2_bits) - 1), host, run;
+    uint64_t table = qcow2_l1_entry(q, cluster >> q->l2_bits) & QCOW2_L1E_OFFSET_MASK;
+    const uint64_t *entries;
+
+    *done = 0;
+    if (!table)
+        return 0;
+    if (!(entries = qcow2_l2_cache_lookup(q->l2_cache, table, 0)))
+        return -1;
+    if (!in_place_entry(entries[index])) {
+        qcow2_l2_cache_unlock(q->l2_cache);
+        return 0;
+    }
+    host = entries[index] & QCOW2_L2E_OFFSET_MASK;
+    run = cs - in_cluster;
+    for (uint64_t i = index + 1; run < len && i < (1ull << q->l2_bits); i++) {
+        if (!in_place_entry(entries[i]) ||
+            (entries[i] & QCOW2_L2E_OFFSET_MASK) != host + ((i - index) << q->cluster_bits))
+            break;
+        run += cs;
+    }
+    qcow2_l2_cache_unlock(q->l2_cache);
+    *done = run < len ? run : len;
+    return write_slice(r, from, *done, host + in_cluster);
+}
+
+int qcow2_write_pwritev(struct glv_format *f, const struct iovec *iov, int iovcnt,
+                        uint64_t offset)
+{
+    struct qcow2_image *q = qcow2(f);
+    struct qcow2_writer *w = q->writer;
+    struct write_request r = {q, iov, iovcnt, offset, NULL};
+    int64_t length = glv_iov_length(iov, iovcnt);
+    const uint64_t table_span = 1ull << (q->l2_bits + q->cluster_bits);
+    uint64_t from = 0;
+    int rc = 0;
+
+    if (length < 0 || qcow2_refuse_if_corrupt(q) < 0)
+        return -1;
+    if (length == 0)
+        return 0;
+    if (!(r.slices = malloc((size_t)iovcnt * sizeof *r.slices))) {
+        glv_set_oom();
+        return -1;
+    }
+    while (rc == 0 && from < (uint64_t)length) {
+        uint64_t guest = offset + from, done = 0;
+        uint64_t len = table_span - (guest & (table_span - 1));
+
+        if (len > (uint64_t)length - from)
+            len = (uint64_t)length - from;
+        pthread_rwlock_rdlock(&w->in_place);
+        rc = write_in_place(&r, from, len, &done);
+        pthread_rwlock_unlock(&w->in_place);
+        if (rc == 0 && done == 0) {
+            pthread_mutex_lock(&w->meta_lock);
+            rc = allocate_and_write(&r, from, len, &done);
+            pthread_mutex_unlock(&w->meta_lock);
+        }
+        from += done;
+    }
+    free(r.slices);
+    return rc;
+}

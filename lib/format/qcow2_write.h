@@ -1,0 +1,175 @@
+/*
+ * The qcow2 driver's write side, shared between its files:
+ *   qcow2_writable.c   the writable open: what is refused, the checks, the state
+ *   qcow2_overlap.c    metadata writes, the overlap check, the corrupt bit
+ *   qcow2_refcount.c   refcounts: the block cache, allocation, freeing, growth
+ *   qcow2_write.c      guest writes: in place, or into newly allocated clusters
+ *   qcow2_zero.c       write_zeroes, discard, flush
+ *
+ * Locking.  Three kinds of callers run at once: readers, in-place writers
+ * and metadata changers.
+ *   - meta_lock (a mutex) serializes every change of metadata: allocating
+ *     clusters, L1/L2 entries, refcounts, the refcount table, the header.
+ *     Only its holder writes metadata or the fields below marked (meta).
+ *   - in_place (a rwlock) is held shared by a write that goes to a cluster
+ *     already its own (COPIED) for the whole look-up and data write, without
+ *     meta_lock.  A metadata changer takes it exclusively, briefly and with
+ *     no I/O inside, after it has unmapped clusters and before it frees them
+ *     (so that no write still in flight lands in a cluster that could be
+ *     handed out again), and while it swaps the refcount table that the
+ *     overlap check reads.
+ *   - Readers take neither: L1 entries are loaded and stored atomically, and
+ *     the L2 cache is written through (disk first, then the cached copy).
+ * Lock order: meta_lock, then in_place, then header_lock, then the L2
+ * cache's own lock (never held across I/O).
+ */
+#ifndef GLUVIRT_QCOW2_WRITE_H
+#define GLUVIRT_QCOW2_WRITE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "format/qcow2_driver.h"
+
+/* Metadata kinds for the overlap check (a write may name kinds to skip:
+ * the kind it is itself writing). */
+enum qcow2_metadata_kind {
+    QCOW2_META_HEADER = 1 << 0,
+    QCOW2_META_L1 = 1 << 1,
+    QCOW2_META_L2 = 1 << 2,
+    QCOW2_META_REFTABLE = 1 << 3,
+    QCOW2_META_REFBLOCK = 1 << 4,
+    QCOW2_META_SNAPSHOTS = 1 << 5
+};
+
+/* Refcount blocks kept in memory (the writer's own cache, used under meta_lock). */
+#define QCOW2_REFBLOCK_SLOTS 8
+
+struct qcow2_refblock_slot {
+    uint64_t offset;            /* host offset of the block; 0: slot empty */
+    unsigned char *data;        /* the block as on disk (big-endian counts) */
+    uint64_t dirty_from, dirty_to; /* bytes changed since written; from == to: clean */
+    unsigned age;
+};
+
+struct qcow2_writer {
+    pthread_mutex_t meta_lock;
+    pthread_rwlock_t in_place;
+    pthread_mutex_t header_lock;    /* read-modify-write of the header's first sector */
+
+    /* The refcount table, host-endian (meta; in_place exclusive to swap). */
+    uint64_t *reftable;
+    uint64_t reftable_entries;
+    uint64_t reftable_offset;
+    uint32_t reftable_clusters;
+    uint32_t refblock_bits;         /* log2 of the refcounts one block holds */
+    struct qcow2_refblock_slot slots[QCOW2_REFBLOCK_SLOTS];
+    unsigned clock;
+
+    uint64_t free_cluster_index;    /* (meta) no free cluster lies below it */
+    uint64_t alloc_end;             /* (meta) clusters from here on are all free */
+    uint64_t chunk;                 /* the unit of metadata writes: min(4096, cluster) */
+    unsigned char *zeros;           /* one cluster of zeros, aligned, never written to */
+    int corrupt;                    /* atomic: the image was found damaged, writes fail */
+};
+
+/* ------------------------------------------------------------ qcow2_writable.c */
+
+/*
+ * Whether q's header allows writing: -1 with ENOTSUP naming the feature
+ * that stops it (EROFS for an image marked corrupt), else 0.  Called before
+ * anything the header names is opened.
+ */
+int qcow2_writer_check(struct qcow2_image *q);
+
+/* After qcow2_writer_check: check the tables (ENOTSUP for compressed
+ * clusters or shared L2 tables) and set up q->writer.  0 or -1. */
+int qcow2_writer_open(struct qcow2_image *q);
+void qcow2_writer_free(struct qcow2_image *q);
+
+/* An aligned buffer for storage that may be opened for direct I/O. */
+void *qcow2_aligned_alloc(uint64_t bytes);
+
+/* ------------------------------------------------------------ qcow2_overlap.c */
+
+/*
+ * Write len bytes of buf (or of the vector iov) at host offset in the
+ * image file, after checking that [offset, offset + len) overlaps no
+ * metadata except the kinds in skip.  An overlap marks the image corrupt
+ * and fails with EIO.  0 or -1 with the error set.
+ */
+int qcow2_checked_write(struct qcow2_image *q, unsigned skip, const void *buf, uint64_t len,
+                        uint64_t offset);
+int qcow2_checked_writev(struct qcow2_image *q, unsigned skip, const struct iovec *iov,
+                         int iovcnt, uint64_t offset);
+
+/* -1 with EIO when the image was marked corrupt by this open, else 0. */
+int qcow2_refuse_if_corrupt(struct qcow2_image *q);
+
+/* Set the corrupt bit (version 3) and refuse further writes.  Returns -1
+ * with EIO, the message saying why (what). */
+int qcow2_mark_corrupt(struct qcow2_image *q, const char *what);
+
+/* Replace len bytes of the header at byte at (inside its first 512 bytes)
+ * and flush.  0 or -1. */
+int qcow2_header_write(struct qcow2_image *q, unsigned at, const void *bytes, unsigned len);
+
+/* Flush the image file; 0 or -1. */
+int qcow2_flush_file(struct qcow2_image *q);
+
+/* ------------------------------------------------------------ qcow2_refcount.c (meta) */
+
+/* Allocate one cluster: its refcount set to 1 (in the block cache; written
+ * by qcow2_refcount_writeback).  *cluster_offset its host offset.  0 or -1. */
+int qcow2_alloc_cluster(struct qcow2_image *q, uint64_t *cluster_offset);
+
+/* Drop one reference to the cluster at host offset; a cluster no longer
+ * referenced is reused by later allocations.  0 or -1. */
+int qcow2_free_cluster(struct qcow2_image *q, uint64_t cluster_offset);
+
+/* Write the refcount changes still in memory.  0 or -1. */
+int qcow2_refcount_writeback(struct qcow2_image *q);
+
+/* Write them and flush: what must precede an L2 entry pointing at a newly
+ * allocated cluster.  0 or -1. */
+int qcow2_refcount_commit(struct qcow2_image *q);
+
+void qcow2_refcount_release(struct qcow2_writer *w);
+
+/* ------------------------------------------------------------ qcow2_write.c (meta) */
+
+/* Entries of one L2 table to change: first index, count, new values. */
+struct qcow2_l2_update {
+    uint64_t table;             /* host offset of the table */
+    uint64_t first;
+    uint64_t count;
+    const uint64_t *values;
+};
+
+/* The host offset of the L2 table for L1 index l1_index, allocating and
+ * linking a new table when there is none and create is set (else 0). */
+int qcow2_l2_table_for(struct qcow2_image *q, uint64_t l1_index, int create, uint64_t *table);
+
+/* Copy count entries from first of the table into out (host-endian). */
+int qcow2_l2_get(struct qcow2_image *q, uint64_t table, uint64_t first, uint64_t count,
+                 uint64_t *out);
+
+/* Write entries to disk, then to the L2 cache.  0 or -1. */
+int qcow2_l2_set(struct qcow2_image *q, const struct qcow2_l2_update *u);
+
+/*
+ * Unmapping: after the L2 entries that pointed at the clusters in hosts
+ * (count of them, 0 entries skipped) were changed, make that durable, wait
+ * for the in-place writes in flight, and free the clusters.  0 or -1.
+ */
+int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *hosts, uint64_t count);
+
+/* The format ops. */
+int qcow2_write_pwritev(struct glv_format *f, const struct iovec *iov, int iovcnt,
+                        uint64_t offset);
+int qcow2_write_zeroes(struct glv_format *f, uint64_t offset, uint64_t length);
+int qcow2_write_discard(struct glv_format *f, uint64_t offset, uint64_t length);
+int qcow2_write_flush(struct glv_format *f);
+
+#endif

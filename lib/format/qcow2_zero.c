@@ -1,0 +1,226 @@
+/*
+ * Zeroing, discarding and flushing a writable qcow2 image.
+ *
+ * Whole clusters change their L2 entries, as QEMU's do:
+ *   - write_zeroes on version 3 sets the zero flag (and frees the cluster);
+ *     an unallocated cluster of an image without a backing file already
+ *     reads as zeros and is left alone.  Version 2 has no zero flag: a
+ *     cluster is unmapped when nothing would show through from the backing
+ *     file (there is none, or its bytes there are zeros), and written with
+ *     zeros otherwise.
+ *   - discard frees the clusters so that their space is reused.  Version 3
+ *     leaves zero-flagged entries where something was (or the backing file
+ *     would show), so discarded ranges read as zeros; version 2 leaves them
+ *     unallocated, so the backing file shows through, as in QEMU.
+ * The parts of clusters at the ends of a request are written with zeros by
+ * write_zeroes and left as they are by discard (a discard is advice).
+ *
+ * An unmapped cluster is freed only after its new entry is on disk and the
+ * in-place writes that might still target it are done
+ * (qcow2_release_clusters).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/qcow2_write.h"
+
+/* Clusters one meta_lock hold handles at most. */
+#define MAX_SPAN 64
+
+static struct qcow2_image *qcow2(struct glv_format *f)
+{
+    return (struct qcow2_image *)f;
+}
+
+static int has_backing(const struct qcow2_image *q)
+{
+    return q->base.backing.read != NULL;
+}
+
+/* Whether the backing file reads as zeros over the guest cluster at
+ * guest_cluster (scratch: one cluster). */
+static int backing_is_zero(struct qcow2_image *q, uint64_t guest_cluster, unsigned char *scratch,
+                           int *zero)
+{
+    struct iovec iov = {scratch, (size_t)q->cluster_size};
+
+    if (glv_format_read_backing(&q->base, &iov, 1, guest_cluster) < 0)
+        return -1;
+    *zero = scratch[0] == 0 && memcmp(scratch, scratch + 1, (size_t)q->cluster_size - 1) == 0;
+    return 0;
+}
+
+/*
+ * Under meta_lock: the new entry for a whole cluster whose entry is old, or
+ * old itself when nothing changes; *write set when the cluster must be
+ * written with zeros instead (version 2 over a backing file with data).
+ */
+static int new_entry(struct qcow2_image *q, int zeroing, uint64_t old, uint64_t guest_cluster,
+                     unsigned char **scratch, uint64_t *entry, int *write)
+{
+    int zero;
+
+    *entry = old;
+    *write = 0;
+    if (old & QCOW2_OFLAG_COMPRESSED) {
+        glv_set_error(ENOTSUP, "%s: a request reached a compressed cluster, which this version "
+                      "does not change", q->base.storage->name);
+        return -1;
+    }
+    if (q->h.version >= 3) {
+        if (old == QCOW2_OFLAG_ZERO || (old == 0 && !has_backing(q)))
+            return 0;
+        *entry = QCOW2_OFLAG_ZERO;
+        return 0;
+    }
+    if (!zeroing || !has_backing(q)) {
+        *entry = 0;
+        return 0;
+    }
+    if (!*scratch && !(*scratch = qcow2_aligned_alloc(q->cluster_size)))
+        return -1;
+    if (backing_is_zero(q, guest_cluster, *scratch, &zero) < 0)
+        return -1;
+    if (zero)
+        *entry = 0;
+    else
+        *write = 1;
+    return 0;
+}
+
+/*
+ * Under meta_lock: change the entries of whole clusters from cluster on
+ * (count of them, inside one L2 table).  Bit j of *writes: cluster j still
+ * needs zeros written.
+ */
+static int unmap_span(struct qcow2_image *q, int zeroing, uint64_t cluster, uint64_t count,
+                      uint64_t *writes)
+{
+    const uint64_t index = cluster & ((1ull << q->l2_bits) - 1);
+    uint64_t old[MAX_SPAN], values[MAX_SPAN], freed[MAX_SPAN], table, first = count, last = 0;
+    unsigned char *scratch = NULL;
+    int rc = -1;
+
+    *writes = 0;
+    if (qcow2_l2_table_for(q, cluster >> q->l2_bits, 0, &table) < 0)
+        return -1;
+    if (table) {
+        if (qcow2_l2_get(q, table, index, count, old) < 0)
+            return -1;
+    } else {
+        memset(old, 0, sizeof old);
+    }
+    for (uint64_t j = 0; j < count; j++) {
+        int write;
+
+        if (new_entry(q, zeroing, old[j], (cluster + j) << q->cluster_bits, &scratch,
+                      &values[j], &write) < 0)
+            goto out;
+        *writes |= (uint64_t)write << j;
+        freed[j] = values[j] != old[j] ? old[j] & QCOW2_L2E_OFFSET_MASK : 0;
+        if (values[j] != old[j]) {
+            first = j < first ? j : first;
+            last = j;
+        }
+    }
+    rc = 0;
+    if (first < count) {
+        struct qcow2_l2_update u = {0, index + first, last - first + 1, values + first};
+
+        if (qcow2_l2_table_for(q, cluster >> q->l2_bits, 1, &table) < 0)
+            rc = -1;
+        u.table = table;
+        if (rc == 0 && (rc = qcow2_l2_set(q, &u)) == 0)
+            rc = qcow2_release_clusters(q, freed + first, last - first + 1);
+    }
+out:
+    free(scratch);
+    return rc;
+}
+
+/* Whole clusters [cluster, cluster + count): unmapped or zeroed. */
+static int unmap_clusters(struct qcow2_image *q, int zeroing, uint64_t cluster, uint64_t count)
+{
+    struct qcow2_writer *w = q->writer;
+    const uint64_t per_table = 1ull << q->l2_bits;
+
+    while (count) {
+        uint64_t n = per_table - (cluster & (per_table - 1)), writes;
+        int rc;
+
+        if (n > count)
+            n = count;
+        if (n > MAX_SPAN)
+            n = MAX_SPAN;
+        pthread_mutex_lock(&w->meta_lock);
+        rc = unmap_span(q, zeroing, cluster, n, &writes);
+        pthread_mutex_unlock(&w->meta_lock);
+        if (rc < 0)
+            return -1;
+        for (uint64_t j = 0; j < n; j++) {
+            struct iovec iov = {w->zeros, (size_t)q->cluster_size};
+
+            if ((writes >> j & 1) &&
+                qcow2_write_pwritev(&q->base, &iov, 1, (cluster + j) << q->cluster_bits) < 0)
+                return -1;
+        }
+        cluster += n;
+        count -= n;
+    }
+    return 0;
+}
+
+static int write_zero_bytes(struct qcow2_image *q, uint64_t offset, uint64_t length)
+{
+    struct iovec iov = {q->writer->zeros, (size_t)length};
+
+    return length ? qcow2_write_pwritev(&q->base, &iov, 1, offset) : 0;
+}
+
+int qcow2_write_zeroes(struct glv_format *f, uint64_t offset, uint64_t length)
+{
+    struct qcow2_image *q = qcow2(f);
+    const uint64_t cs = q->cluster_size, end = offset + length;
+    uint64_t first = (offset + cs - 1) & ~(cs - 1), last = end & ~(cs - 1);
+
+    if (qcow2_refuse_if_corrupt(q) < 0)
+        return -1;
+    if (first >= last) {
+        /* Inside one cluster, or across one boundary. */
+        uint64_t split = first < end ? first : end;
+
+        return write_zero_bytes(q, offset, split - offset) < 0 ? -1
+               : write_zero_bytes(q, split, end - split);
+    }
+    if (write_zero_bytes(q, offset, first - offset) < 0 ||
+        unmap_clusters(q, 1, first >> q->cluster_bits, (last - first) >> q->cluster_bits) < 0)
+        return -1;
+    return write_zero_bytes(q, last, end - last);
+}
+
+int qcow2_write_discard(struct glv_format *f, uint64_t offset, uint64_t length)
+{
+    struct qcow2_image *q = qcow2(f);
+    const uint64_t cs = q->cluster_size;
+    uint64_t first = (offset + cs - 1) & ~(cs - 1), last = (offset + length) & ~(cs - 1);
+
+    if (qcow2_refuse_if_corrupt(q) < 0)
+        return -1;
+    if (first >= last)
+        return 0;
+    return unmap_clusters(q, 0, first >> q->cluster_bits, (last - first) >> q->cluster_bits);
+}
+
+int qcow2_write_flush(struct glv_format *f)
+{
+    struct qcow2_image *q = qcow2(f);
+    int rc;
+
+    pthread_mutex_lock(&q->writer->meta_lock);
+    rc = qcow2_refcount_writeback(q);
+    pthread_mutex_unlock(&q->writer->meta_lock);
+    return rc < 0 ? -1 : qcow2_flush_file(q);
+}
