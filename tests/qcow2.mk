@@ -34,7 +34,7 @@ if HAVE_CRITERION
 qcow2_write_criterion_tests = tests/qcow2/test_qcow2_write
 check_PROGRAMS += $(qcow2_write_criterion_tests)
 
-tests_qcow2_test_qcow2_write_SOURCES = tests/qcow2/test_qcow2_write.c
+tests_qcow2_test_qcow2_write_SOURCES = tests/qcow2/test_qcow2_write.c $(image_local_support)
 tests_qcow2_test_qcow2_write_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_qcow2_test_qcow2_write_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
 endif

@@ -39,6 +39,8 @@
 
 #include <gluvirt/gluvirt.h>
 
+#include "../unit/image_local_support.h"
+
 /* Header fields (big-endian), as the qcow2 spec places them. */
 enum { H_L1_OFFSET = 40, H_REFTABLE_OFFSET = 48, H_REFTABLE_CLUSTERS = 56, H_INCOMPAT = 72 };
 #define OFFSET_MASK 0x00fffffffffffe00ull
@@ -46,28 +48,6 @@ enum { H_L1_OFFSET = 40, H_REFTABLE_OFFSET = 48, H_REFTABLE_CLUSTERS = 56, H_INC
 #define CORRUPT_BIT (1ull << 1)
 
 /* ------------------------------------------------------------ helpers */
-
-static char test_dir[PATH_MAX];
-
-static void make_test_dir(void)
-{
-    const char *tmp = getenv("TMPDIR");
-
-    snprintf(test_dir, sizeof test_dir, "%s/gluvirt-qcow2w-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    cr_assert_not_null(mkdtemp(test_dir), "mkdtemp %s: %s", test_dir, strerror(errno));
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
-}
-
-static void remove_test_dir(void)
-{
-    if (test_dir[0])
-        nftw(test_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 TestSuite(qcow2_write, .init = make_test_dir, .fini = remove_test_dir, .timeout = 300);
 
@@ -152,7 +132,7 @@ static void write_file(const char *path, const unsigned char *data, size_t len)
     cr_assert_eq(close(fd), 0);
 }
 
-static gluvirt_image *open_image(const char *path, int writable)
+static gluvirt_image *open_qcow2(const char *path, int writable)
 {
     gluvirt_open_options *o = gluvirt_open_options_new();
     gluvirt_image *image;
@@ -321,7 +301,7 @@ static int random_op(struct trace *t, gluvirt_image *image, uint64_t *rng, uint6
 
 static void run_trace(struct trace *t, unsigned ops)
 {
-    gluvirt_image *image = open_image(t->image_path, 1);
+    gluvirt_image *image = open_qcow2(t->image_path, 1);
     uint64_t rng = t->seed * 0x9e3779b97f4a7c15ull + 1;
     unsigned char *data = op_buffer(t);
     char err[1024];
@@ -433,7 +413,7 @@ Test(qcow2_write, refcount_table_grows)
     shell("rm -f img.qcow2");
     RUN("qemu-img create -q -f qcow2 -o cluster_size=512 img.qcow2 %" PRIu64, t.size);
     old_table = peek_be(t.image_path, H_REFTABLE_OFFSET, 8);
-    cr_assert_not_null(image = open_image(t.image_path, 1), "%s", gluvirt_errmsg());
+    cr_assert_not_null(image = open_qcow2(t.image_path, 1), "%s", gluvirt_errmsg());
     for (uint64_t at = 0; at < 16ull << 20; at += 1u << 20) {
         memset(data, (int)(at >> 20) + 1, 1u << 20);
         cr_assert_eq(gluvirt_image_pwrite(image, data, 1u << 20, at), 1 << 20, "%s",
@@ -498,7 +478,7 @@ Test(qcow2_write, writers_race_into_empty_clusters)
     gluvirt_image *image;
 
     trace_begin(&t, &l, 0);
-    cr_assert_not_null(image = open_image(t.image_path, 1), "%s", gluvirt_errmsg());
+    cr_assert_not_null(image = open_qcow2(t.image_path, 1), "%s", gluvirt_errmsg());
     for (unsigned i = 0; i < 8; i++) {
         racers[i] = (struct racer){image, i, l.cluster, 0};
         cr_assert_eq(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
@@ -547,7 +527,7 @@ static void check_parallel_traces(int version, uint64_t cluster, int backing)
     gluvirt_image *image;
 
     trace_begin(&t, &l, 21);
-    cr_assert_not_null(image = open_image(t.image_path, 1), "%s", gluvirt_errmsg());
+    cr_assert_not_null(image = open_qcow2(t.image_path, 1), "%s", gluvirt_errmsg());
     for (unsigned i = 0; i < 4; i++) {
         workers[i] = (struct worker){&t, image, i * (t.size / 4), t.size / 4, 1000 + i, 0, ""};
         cr_assert_eq(pthread_create(&threads[i], NULL, work, &workers[i]), 0);
@@ -568,7 +548,7 @@ Test(qcow2_write, parallel_traces_v2_64k) { check_parallel_traces(2, 65536, 0); 
 
 static void assert_refused(const char *path, int expected, const char *fragment)
 {
-    gluvirt_image *image = open_image(path, 1);
+    gluvirt_image *image = open_qcow2(path, 1);
 
     cr_assert_null(image, "%s opened for writing", path);
     cr_assert_eq(gluvirt_errno(), expected, "errno %d, expected %d: %s", gluvirt_errno(),
@@ -577,7 +557,7 @@ static void assert_refused(const char *path, int expected, const char *fragment)
               fragment, gluvirt_errmsg());
     cr_assert(strstr(gluvirt_errmsg(), "read-only"), "the message does not say read-only "
               "opens work: %s", gluvirt_errmsg());
-    cr_assert_not_null(image = open_image(path, 0), "a read-only open fails: %s",
+    cr_assert_not_null(image = open_qcow2(path, 0), "a read-only open fails: %s",
                        gluvirt_errmsg());
     gluvirt_image_close(image);
 }
@@ -616,7 +596,7 @@ Test(qcow2_write, errors_truncate_enotsup)
     gluvirt_image *image;
 
     RUN("qemu-img create -q -f qcow2 img.qcow2 1M");
-    cr_assert_not_null(image = open_image(path, 1), "%s", gluvirt_errmsg());
+    cr_assert_not_null(image = open_qcow2(path, 1), "%s", gluvirt_errmsg());
     cr_assert_eq(gluvirt_image_truncate(image, 2u << 20), -1);
     cr_assert_eq(gluvirt_errno(), ENOTSUP, "%s", gluvirt_errmsg());
     cr_assert_eq(gluvirt_image_size(image), 1 << 20);
@@ -644,7 +624,7 @@ static void check_overlap(const char *header_field, uint64_t field, const char *
     poke_be(path, l2, 8, target | COPIED);
     before = read_range(path, target, 65536);
 
-    cr_assert_not_null(image = open_image(path, 1), "%s", gluvirt_errmsg());
+    cr_assert_not_null(image = open_qcow2(path, 1), "%s", gluvirt_errmsg());
     memset(buf, 0xee, sizeof buf);
     cr_assert_eq(gluvirt_image_pwrite(image, buf, sizeof buf, 100), -1,
                  "a write over the %s went through", header_field);
