@@ -34,9 +34,28 @@ if HAVE_CRITERION
 qcow2_write_criterion_tests = tests/qcow2/test_qcow2_write
 check_PROGRAMS += $(qcow2_write_criterion_tests)
 
-tests_qcow2_test_qcow2_write_SOURCES = tests/qcow2/test_qcow2_write.c $(image_local_support)
+qcow2_write_support = tests/qcow2/qcow2_write_support.c tests/qcow2/qcow2_write_support.h \
+	$(image_local_support)
+tests_qcow2_test_qcow2_write_SOURCES = tests/qcow2/test_qcow2_write.c $(qcow2_write_support)
 tests_qcow2_test_qcow2_write_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_qcow2_test_qcow2_write_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
 endif
 
 TESTS += $(qcow2_write_criterion_tests)
+
+# More qcow2 layouts written (tests/qcow2/test_qcow2_write_layouts): refcount
+# widths of 1 to 64 bits, internal snapshots, compressed clusters, lazy
+# refcounts; traces judged by qemu-img as above, snapshots read back by
+# qemu-img before and after, and qemu-io and the library writing one image in
+# turns.  Local files only; needs qemu-img and qemu-io.
+if HAVE_CRITERION
+qcow2_write_layouts_criterion_tests = tests/qcow2/test_qcow2_write_layouts
+check_PROGRAMS += $(qcow2_write_layouts_criterion_tests)
+
+tests_qcow2_test_qcow2_write_layouts_SOURCES = tests/qcow2/test_qcow2_write_layouts.c \
+	$(qcow2_write_support)
+tests_qcow2_test_qcow2_write_layouts_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_qcow2_test_qcow2_write_layouts_LDADD = lib/libgluvirt.la $(CRITERION_LIBS)
+endif
+
+TESTS += $(qcow2_write_layouts_criterion_tests)

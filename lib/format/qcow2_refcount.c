@@ -1,9 +1,13 @@
 /*
- * Refcounts of a writable qcow2 image (16-bit counts, the only width the
- * writer takes): reading and changing them through a small cache of
- * refcount blocks, finding free clusters, adding refcount blocks, and
- * growing the refcount table when the file outgrows what it can describe.
- * Everything here runs under meta_lock (qcow2_write.h).
+ * Refcounts of a writable qcow2 image, of any width the format allows (1 to
+ * 64 bits, qcow2_refcount_entry.h): reading and changing them through a
+ * small cache of refcount blocks, finding free clusters, adding refcount
+ * blocks, and growing the refcount table when the file outgrows what it can
+ * describe.  Everything here runs under meta_lock (qcow2_write.h).
+ *
+ * A count never wraps: one that would pass the width's largest value fails
+ * with ERANGE ("refcount overflow", as QEMU says), and one that would drop
+ * below zero marks the image corrupt.
  *
  * The cache is write-back: counts change in memory, and
  * qcow2_refcount_writeback writes the changed sectors.  The callers keep
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/qcow2_refcount_entry.h"
 #include "format/qcow2_write.h"
 
 /* Header fields a new refcount table changes: offset (8 bytes) and clusters (4). */
@@ -111,10 +116,16 @@ static uint64_t block_of(const struct qcow2_writer *w, uint64_t cluster)
     return b < w->reftable_entries ? w->reftable[b] : 0;
 }
 
-static int get_refcount(struct qcow2_image *q, uint64_t cluster, unsigned *count)
+/* The index of cluster's entry inside its refcount block. */
+static uint64_t index_in_block(const struct qcow2_writer *w, uint64_t cluster)
+{
+    return cluster & ((1ull << w->refblock_bits) - 1);
+}
+
+static int get_refcount(struct qcow2_image *q, uint64_t cluster, uint64_t *count)
 {
     struct qcow2_writer *w = q->writer;
-    uint64_t block = block_of(w, cluster), at;
+    uint64_t block = block_of(w, cluster);
     struct qcow2_refblock_slot *s;
 
     *count = 0;
@@ -122,29 +133,35 @@ static int get_refcount(struct qcow2_image *q, uint64_t cluster, unsigned *count
         return 0;
     if (!(s = block_at(q, block)))
         return -1;
-    at = (cluster & ((1ull << w->refblock_bits) - 1)) * 2;
-    *count = (unsigned)s->data[at] << 8 | s->data[at + 1];
+    *count = qcow2_refcount_entry_get(s->data, q->h.refcount_order, index_in_block(w, cluster));
     return 0;
 }
 
-/* Set the count of a cluster whose block exists. */
-static int set_refcount(struct qcow2_image *q, uint64_t cluster, unsigned count)
+/* Set the count of a cluster whose block exists (count within the width). */
+static int set_refcount(struct qcow2_image *q, uint64_t cluster, uint64_t count)
 {
     struct qcow2_writer *w = q->writer;
-    struct qcow2_refblock_slot *s = block_at(q, block_of(w, cluster));
-    uint64_t at;
+    struct qcow2_refblock_slot *s;
+    uint64_t index = index_in_block(w, cluster), from, to;
 
-    if (!s)
+    if (count > qcow2_refcount_max(q->h.refcount_order)) {
+        glv_set_error(ERANGE, "%s: refcount overflow: the cluster at host offset 0x%" PRIx64
+                      " would be referenced %" PRIu64 " times, more than its %u-bit refcount "
+                      "holds; widen the refcounts with 'qemu-img amend -o refcount_bits=16'",
+                      q->base.storage->name, cluster << q->cluster_bits, count,
+                      1u << q->h.refcount_order);
         return -1;
-    at = (cluster & ((1ull << w->refblock_bits) - 1)) * 2;
-    s->data[at] = (unsigned char)(count >> 8);
-    s->data[at + 1] = (unsigned char)count;
+    }
+    if (!(s = block_at(q, block_of(w, cluster))))
+        return -1;
+    qcow2_refcount_entry_set(s->data, q->h.refcount_order, index, count);
+    qcow2_refcount_entry_span(q->h.refcount_order, index, &from, &to);
     if (s->dirty_from == s->dirty_to) {
-        s->dirty_from = at;
-        s->dirty_to = at + 2;
+        s->dirty_from = from;
+        s->dirty_to = to;
     } else {
-        s->dirty_from = at < s->dirty_from ? at : s->dirty_from;
-        s->dirty_to = at + 2 > s->dirty_to ? at + 2 : s->dirty_to;
+        s->dirty_from = from < s->dirty_from ? from : s->dirty_from;
+        s->dirty_to = to > s->dirty_to ? to : s->dirty_to;
     }
     if (count && cluster >= w->alloc_end)
         w->alloc_end = cluster + 1;
@@ -179,15 +196,14 @@ static int write_reftable_entry(struct qcow2_image *q, uint64_t index)
 static int add_refblock_at(struct qcow2_image *q, uint64_t cluster)
 {
     struct qcow2_writer *w = q->writer;
-    uint64_t b = blocks_for(w, cluster), at = (cluster & ((1ull << w->refblock_bits) - 1)) * 2;
-    uint64_t offset = cluster << q->cluster_bits;
+    uint64_t b = blocks_for(w, cluster), offset = cluster << q->cluster_bits;
     unsigned char *block = qcow2_aligned_alloc(q->cluster_size);
     int rc;
 
     if (!block)
         return -1;
     memset(block, 0, (size_t)q->cluster_size);
-    block[at + 1] = 1;
+    qcow2_refcount_entry_set(block, q->h.refcount_order, index_in_block(w, cluster), 1);
     rc = qcow2_checked_write(q, 0, block, q->cluster_size, offset);
     free(block);
     if (rc < 0 || qcow2_flush_file(q) < 0)
@@ -293,7 +309,7 @@ static int grow_reftable(struct qcow2_image *q, uint64_t needed)
             continue;
         memset(block, 0, (size_t)q->cluster_size);
         for (uint64_t c = first > p.start ? first : p.start; c < last && c < end; c++)
-            block[(c - first) * 2 + 1] = 1;
+            qcow2_refcount_entry_set(block, q->h.refcount_order, c - first, 1);
         if (qcow2_checked_write(q, 0, block, q->cluster_size,
                                 next_block << q->cluster_bits) < 0)
             goto out;
@@ -302,7 +318,7 @@ static int grow_reftable(struct qcow2_image *q, uint64_t needed)
     }
     /* Clusters of the area that blocks already there count. */
     for (uint64_t c = p.start; c < end; c++) {
-        unsigned count;
+        uint64_t count;
 
         if (block_missing(w, blocks_for(w, c)))
             continue;
@@ -364,7 +380,7 @@ int qcow2_alloc_cluster(struct qcow2_image *q, uint64_t *cluster_offset)
     uint64_t c = w->free_cluster_index;
 
     for (;;) {
-        unsigned count;
+        uint64_t count;
 
         if ((c << q->cluster_bits) >= MAX_HOST_CLUSTER_OFFSET) {
             glv_set_error(ENOSPC, "%s: no free cluster below 2^56 bytes",
@@ -398,7 +414,7 @@ int qcow2_free_cluster(struct qcow2_image *q, uint64_t cluster_offset)
 {
     struct qcow2_writer *w = q->writer;
     uint64_t c = cluster_offset >> q->cluster_bits;
-    unsigned count;
+    uint64_t count;
 
     if (get_refcount(q, c, &count) < 0)
         return -1;

@@ -1,12 +1,12 @@
 /*
  * Opening a qcow2 image for writing.  The writer handles the common
- * layouts: version 2 or 3, standard L2 entries, any cluster size, 16-bit
- * refcounts, with or without a backing file.  Anything else is refused here,
+ * layouts: version 2 or 3, standard L2 entries, any cluster size, refcounts
+ * of any width (1 to 64 bits), with or without a backing file.  Anything else is refused here,
  * before a byte is written, with ENOTSUP and a message naming the feature;
  * the same image still opens read-only.  A refused feature is one whose
  * metadata this version would not keep right: internal snapshots (shared
  * clusters and tables), compressed clusters, an external data file, extended
- * L2 entries, lazy refcounts, other refcount widths, persistent bitmaps
+ * L2 entries, lazy refcounts, persistent bitmaps
  * (which writes would make stale without saying so).
  *
  * The checks read the refcount table and every L2 table once (compressed
@@ -75,10 +75,6 @@ int qcow2_writer_check(struct qcow2_image *q)
     if (h->incompatible & QCOW2_INCOMPAT_DIRTY)
         return refuse(q, "the dirty bit set (refcounts left stale by lazy refcounts; 'qemu-img "
                          "check -r all' repairs them)");
-    if (h->refcount_order != QCOW2_DEFAULT_REFCOUNT_ORDER)
-        return refuse(q, h->refcount_order < QCOW2_DEFAULT_REFCOUNT_ORDER
-                             ? "refcounts narrower than 16 bits (refcount_bits)"
-                             : "refcounts wider than 16 bits (refcount_bits)");
     if (h->autoclear & AUTOCLEAR_BITMAPS)
         return refuse(q, "persistent dirty bitmaps");
     return 0;
