@@ -1,11 +1,11 @@
 /*
  * Every write a writable qcow2 image makes to its file goes through here:
  * first the overlap check, then the write.  The check compares the host
- * range with the clusters the image's metadata occupies (header, L1 table,
- * L2 tables, refcount table and blocks, snapshot table), at cluster
- * granularity.  A write that would land on metadata means the image's
- * tables are damaged (a refcount of 0 on a table, an L2 entry pointing at a
- * table); writing anyway would destroy what is left, so the image is marked
+ * range with the clusters the image's metadata occupies (header, L1 tables,
+ * the active L2 tables, refcount table and blocks, snapshot table), at
+ * cluster granularity.  A write that would land on metadata means the
+ * image's tables are damaged (a refcount of 0 on a table, an L2 entry
+ * pointing at a table); writing anyway would destroy what is left, so the image is marked
  * corrupt instead (the incompatible bit QEMU also sets, on version 3) and
  * every later write fails.  Reads keep working, as they do in QEMU.
  */
@@ -43,6 +43,14 @@ static unsigned overlapping(const struct qcow2_image *q, unsigned skip, uint64_t
         clusters_overlap(start, span, q->h.l1_offset,
                          ((uint64_t)q->h.l1_size * 8 + cs - 1) & ~(cs - 1)))
         return QCOW2_META_L1;
+    /* The snapshots' L1 tables (theirs alone: never written here). */
+    for (uint32_t i = 0; i < q->h.nb_snapshots; i++) {
+        const struct qcow2_snapshot *sn = &q->h.snapshots[i];
+
+        if (sn->l1_size && clusters_overlap(start, span, sn->l1_offset,
+                                            ((uint64_t)sn->l1_size * 8 + cs - 1) & ~(cs - 1)))
+            return QCOW2_META_L1;
+    }
     if (!(skip & QCOW2_META_REFTABLE) &&
         clusters_overlap(start, span, w->reftable_offset, (uint64_t)w->reftable_clusters * cs))
         return QCOW2_META_REFTABLE;

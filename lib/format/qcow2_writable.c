@@ -1,13 +1,13 @@
 /*
  * Opening a qcow2 image for writing.  The writer handles the common
  * layouts: version 2 or 3, standard L2 entries, any cluster size, refcounts
- * of any width (1 to 64 bits), with or without a backing file.  Anything else is refused here,
- * before a byte is written, with ENOTSUP and a message naming the feature;
- * the same image still opens read-only.  A refused feature is one whose
- * metadata this version would not keep right: internal snapshots (shared
- * clusters and tables), compressed clusters, an external data file, extended
- * L2 entries, lazy refcounts, persistent bitmaps
- * (which writes would make stale without saying so).
+ * of any width (1 to 64 bits), with or without a backing file, with or
+ * without internal snapshots.  Anything else is refused here, before a byte
+ * is written, with ENOTSUP and a message naming the feature; the same image
+ * still opens read-only.  A refused feature is one whose metadata this
+ * version would not keep right: compressed clusters, an external data file,
+ * extended L2 entries, lazy refcounts, persistent bitmaps (which writes
+ * would make stale without saying so).
  *
  * The checks read the refcount table and every L2 table once (compressed
  * clusters have no header bit), so a writable open costs a pass over the
@@ -64,8 +64,6 @@ int qcow2_writer_check(struct qcow2_image *q)
                       "with 'qemu-img check -r all'", q->base.storage->name);
         return -1;
     }
-    if (h->nb_snapshots)
-        return refuse(q, "internal snapshots");
     if (h->incompatible & QCOW2_INCOMPAT_DATA_FILE)
         return refuse(q, "an external data file");
     if (h->extended_l2)
@@ -112,8 +110,7 @@ static int load_reftable(struct qcow2_image *q)
     return 0;
 }
 
-/* Every L2 table: owned by the active state alone (the L1 entry's COPIED
- * flag), and holding no compressed cluster. */
+/* Every L2 table of the active state: no compressed cluster. */
 static int scan_tables(struct qcow2_image *q)
 {
     uint64_t entries = q->cluster_size / 8;
@@ -123,17 +120,11 @@ static int scan_tables(struct qcow2_image *q)
     if (!table)
         return -1;
     for (uint64_t i = 0; i < q->h.l1_size && rc == 0; i++) {
-        uint64_t l1e = q->h.l1[i], offset = l1e & QCOW2_L1E_OFFSET_MASK;
+        uint64_t offset = q->h.l1[i] & QCOW2_L1E_OFFSET_MASK;
         struct iovec iov = {table, (size_t)q->cluster_size};
 
         if (!offset)
             continue;
-        if (!(l1e & QCOW2_OFLAG_COPIED)) {
-            rc = refuse(q, "L2 tables shared with something else (an L1 entry without the "
-                           "COPIED flag: left by internal snapshots, or damage that 'qemu-img "
-                           "check -r all' repairs)");
-            break;
-        }
         if ((rc = q->base.storage->ops->preadv(q->base.storage, &iov, 1, offset)) < 0)
             break;
         for (uint64_t j = 0; j < entries; j++) {

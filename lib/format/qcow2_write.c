@@ -19,6 +19,11 @@
  *
  * An L1 entry with no table gets one first: allocated and counted, written
  * as zeros, flushed, and only then linked from the L1 table (flushed too).
+ * A table shared with internal snapshots (its L1 entry lacks the COPIED
+ * flag) is copied the same way before any entry of it changes, and the old
+ * one keeps serving the snapshots.  Clusters shared with snapshots (L2
+ * entries without COPIED) are never written in place; replacing one drops
+ * one of its references, so a snapshot's view never changes.
  */
 #include "config.h"
 
@@ -107,26 +112,67 @@ static int write_l1_entry(struct qcow2_image *q, uint64_t index, uint64_t value)
     return rc;
 }
 
-int qcow2_l2_table_for(struct qcow2_image *q, uint64_t l1_index, int create, uint64_t *table)
+/*
+ * A new table for L1 entry l1_index: allocated and counted, filled with the
+ * entries of the table at old (or zeros without one), written and flushed,
+ * and only then linked from the L1 table with the COPIED flag (flushed).
+ * The entries are copied as they are: the counts of the clusters they point
+ * at already include every L1 table that reaches them through the old
+ * table, so none is raised (QEMU's l2_allocate raises none either).  The
+ * caller drops the old table's reference.
+ */
+static int new_l2_table(struct qcow2_image *q, uint64_t l1_index, uint64_t old,
+                        uint64_t *table)
 {
-    uint64_t offset = qcow2_l1_entry(q, l1_index) & QCOW2_L1E_OFFSET_MASK;
+    uint64_t offset;
+    void *contents = q->writer->zeros, *copy = NULL;
 
-    *table = offset;
-    if (offset || !create)
-        return 0;
-    if (qcow2_alloc_cluster(q, &offset) < 0)
+    if (old) {
+        struct iovec iov;
+
+        if (!(copy = qcow2_aligned_alloc(q->cluster_size)))
+            return -1;
+        iov.iov_base = copy;
+        iov.iov_len = (size_t)q->cluster_size;
+        if (q->base.storage->ops->preadv(q->base.storage, &iov, 1, old) < 0) {
+            free(copy);
+            return -1;
+        }
+        contents = copy;
+    }
+    if (qcow2_alloc_cluster(q, &offset) < 0) {
+        free(copy);
         return -1;
+    }
     qcow2_l2_cache_forget(q->l2_cache, offset);
     if (qcow2_refcount_writeback(q) < 0 ||
-        qcow2_checked_write(q, 0, q->writer->zeros, q->cluster_size, offset) < 0 ||
+        qcow2_checked_write(q, 0, contents, q->cluster_size, offset) < 0 ||
         qcow2_flush_file(q) < 0 ||
         write_l1_entry(q, l1_index, offset | QCOW2_OFLAG_COPIED) < 0 ||
         qcow2_flush_file(q) < 0) {
+        free(copy);
         qcow2_free_cluster(q, offset);
         return -1;
     }
+    free(copy);
     __atomic_store_n(&q->h.l1[l1_index], offset | QCOW2_OFLAG_COPIED, __ATOMIC_RELEASE);
     *table = offset;
+    return 0;
+}
+
+int qcow2_l2_table_for(struct qcow2_image *q, uint64_t l1_index, int create, uint64_t *table)
+{
+    uint64_t entry = qcow2_l1_entry(q, l1_index), offset = entry & QCOW2_L1E_OFFSET_MASK;
+
+    *table = offset;
+    if (!create || (offset && (entry & QCOW2_OFLAG_COPIED)))
+        return 0;
+    if (new_l2_table(q, l1_index, offset, table) < 0)
+        return -1;
+    /* A table shared with a snapshot (no COPIED flag): the snapshot keeps
+     * it, one reference fewer. */
+    if (offset && (qcow2_free_cluster(q, offset) < 0 || qcow2_refcount_writeback(q) < 0))
+        return -1;
     return 0;
 }
 
@@ -312,11 +358,14 @@ static int write_in_place(struct write_request *r, uint64_t from, uint64_t len,
     const uint64_t cs = q->cluster_size, guest = r->offset + from;
     const uint64_t cluster = guest >> q->cluster_bits, in_cluster = guest & (cs - 1);
     uint64_t index = cluster & ((1ull << q->l2_bits) - 1), host, run;
-    uint64_t table = qcow2_l1_entry(q, cluster >> q->l2_bits) & QCOW2_L1E_OFFSET_MASK;
+    uint64_t l1e = qcow2_l1_entry(q, cluster >> q->l2_bits);
+    uint64_t table = l1e & QCOW2_L1E_OFFSET_MASK;
     const uint64_t *entries;
 
     *done = 0;
-    if (!table)
+    /* Only into a table of the active state's own: one shared with a
+     * snapshot is copied first, under meta_lock. */
+    if (!table || !(l1e & QCOW2_OFLAG_COPIED))
         return 0;
     if (!(entries = qcow2_l2_cache_lookup(q->l2_cache, table, 0)))
         return -1;

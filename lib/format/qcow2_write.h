@@ -147,8 +147,9 @@ struct qcow2_l2_update {
     const uint64_t *values;
 };
 
-/* The host offset of the L2 table for L1 index l1_index, allocating and
- * linking a new table when there is none and create is set (else 0). */
+/* The host offset of the L2 table for L1 index l1_index (0: none).  With
+ * create, a table to change: a new one is allocated and linked when there
+ * is none, and one shared with a snapshot (no COPIED flag) is copied first. */
 int qcow2_l2_table_for(struct qcow2_image *q, uint64_t l1_index, int create, uint64_t *table);
 
 /* Copy count entries from first of the table into out (host-endian). */

@@ -244,7 +244,6 @@ Test(qcow2_write, errors_refused_layouts_enotsup)
         {"-o lazy_refcounts=on", NULL, "lazy refcounts"},
         {"-o extended_l2=on", NULL, "extended L2"},
         {"-o data_file=data.raw", NULL, "external data file"},
-        {"", "qemu-img snapshot -c first img.qcow2", "internal snapshots"},
         {"", "qemu-io -f qcow2 -c 'write -c -P 0x11 0 64k' img.qcow2 >/dev/null",
          "compressed clusters"},
         {"", "qemu-img bitmap --add img.qcow2 b0", "bitmaps"},

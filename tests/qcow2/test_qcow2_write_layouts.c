@@ -151,3 +151,99 @@ Test(qcow2_write_layouts, refcount_bits_1_small_clusters)
     check_traces(&l, 2, 200);
 }
 
+/* ------------------------------------------------------------ internal snapshots */
+
+/* Snapshot name of img.qcow2 as qemu-img reads it, into the raw file out. */
+static void dump_snapshot(const char *name, const char *out)
+{
+    RUN("qemu-img convert -f qcow2 -O raw -l snapshot.name=%s img.qcow2 %s", name, out);
+}
+
+/* The model: the active state as qemu-img reads it. */
+static void model_from_qemu(struct trace *t)
+{
+    char *path = test_path("active.raw");
+    unsigned char *data;
+    size_t size;
+
+    RUN("qemu-img convert -f qcow2 -O raw img.qcow2 active.raw");
+    data = read_file(path, &size);
+    cr_assert_eq(size, t->size);
+    memcpy(t->model, data, size);
+    free(data);
+    free(path);
+}
+
+static void assert_snapshots_unchanged(const char *where, const char *when)
+{
+    static const char *const names[] = {"s1", "s2"};
+
+    for (size_t i = 0; i < 2; i++) {
+        dump_snapshot(names[i], "after.raw");
+        cr_assert_eq(shell("cmp -s %s.raw after.raw", names[i]), 0,
+                     "%s: snapshot %s changed %s", where, names[i], when);
+    }
+}
+
+/*
+ * Two snapshots qemu-img takes between qemu-io's writes (clusters and whole
+ * L2 tables shared by the active state and one or both snapshots, zeroed
+ * and discarded ones), then a trace through the library: qemu-img must
+ * find the image clean, the active state equal to the model, and each
+ * snapshot, read by qemu-img, byte for byte what it was.  Then qemu-io and
+ * the library take turns, and the snapshots still hold.
+ */
+static void check_snapshots(const struct layout *l, uint64_t seed)
+{
+    struct trace t;
+
+    trace_begin(&t, l, seed);
+    RUN("qemu-io -f qcow2 -c 'write -P 0x41 0 1M' -c 'write -P 0x42 2M 512k' "
+        "-c 'write -z 1536k 256k' img.qcow2 >/dev/null");
+    RUN("qemu-img snapshot -c s1 img.qcow2");
+    RUN("qemu-io -f qcow2 -c 'write -P 0x43 512k 1M' -c 'discard 2M 128k' "
+        "-c 'write -P 0x44 3M 64k' img.qcow2 >/dev/null");
+    RUN("qemu-img snapshot -c s2 img.qcow2");
+    dump_snapshot("s1", "s1.raw");
+    dump_snapshot("s2", "s2.raw");
+    cr_assert_neq(shell("cmp -s s1.raw s2.raw"), 0, "the snapshots do not differ");
+    model_from_qemu(&t);
+    run_trace(&t, 150);
+    trace_judge(&t);
+    assert_snapshots_unchanged(t.where, "under the trace");
+    take_turns(t.where);
+    assert_snapshots_unchanged(t.where, "when qemu-io and the library took turns");
+    trace_end(&t);
+}
+
+Test(qcow2_write_layouts, snapshots_v3_64k)
+{
+    const struct layout l = {3, 65536, 0, NULL};
+
+    check_snapshots(&l, 1);
+    check_snapshots(&l, 2);
+}
+
+Test(qcow2_write_layouts, snapshots_v2_4k_backing)
+{
+    const struct layout l = {2, 4096, 1, NULL};
+
+    check_snapshots(&l, 3);
+}
+
+/* 512-byte clusters: an L2 table covers 32 KiB, so a trace copies many
+ * shared tables. */
+Test(qcow2_write_layouts, snapshots_v3_512) { check_snapshots(&(struct layout){3, 512, 0, NULL}, 4); }
+
+/* 2-bit refcounts: clusters in both snapshots and the active state are
+ * counted 3, the most the width holds. */
+Test(qcow2_write_layouts, snapshots_refcount_bits_2)
+{
+    check_snapshots(&(struct layout){3, 4096, 1, "refcount_bits=2"}, 5);
+}
+
+Test(qcow2_write_layouts, snapshots_refcount_bits_64)
+{
+    check_snapshots(&(struct layout){3, 65536, 0, "refcount_bits=64"}, 6);
+}
+
