@@ -55,7 +55,7 @@ check_PROGRAMS += $(qcow2_write_layouts_criterion_tests)
 tests_qcow2_test_qcow2_write_layouts_SOURCES = tests/qcow2/test_qcow2_write_layouts.c \
 	$(qcow2_write_support)
 tests_qcow2_test_qcow2_write_layouts_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
-tests_qcow2_test_qcow2_write_layouts_LDADD = lib/libgluvirt.la $(CRITERION_LIBS)
+tests_qcow2_test_qcow2_write_layouts_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
 endif
 
 TESTS += $(qcow2_write_layouts_criterion_tests)

@@ -111,8 +111,8 @@ struct glv_qcow2_options {
 
 /* NULL with the error set (EINVAL for a damaged or hostile image, ENOTSUP for
  * a feature this version cannot read, or with options->writable cannot
- * write, EROFS for a writable open of an image marked corrupt, ENOENT for an
- * unknown snapshot). */
+ * write, EROFS for a writable open of an image marked corrupt or dirty,
+ * ENOENT for an unknown snapshot). */
 struct glv_format *glv_format_qcow2_open(struct glv_storage *storage,
                                          const struct glv_qcow2_options *options);
 

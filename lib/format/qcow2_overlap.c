@@ -109,26 +109,48 @@ int qcow2_flush_file(struct qcow2_image *q)
     return q->base.storage->ops->flush(q->base.storage);
 }
 
-int qcow2_header_write(struct qcow2_image *q, unsigned at, const void *bytes, unsigned len)
+/* Under header_lock: replace bytes of the header's first sector; flushed. */
+static int rewrite_header(struct qcow2_image *q, unsigned at, const void *bytes, unsigned len)
 {
-    struct qcow2_writer *w = q->writer;
     struct glv_storage *s = q->base.storage;
-    uint64_t chunk = w->chunk;
+    uint64_t chunk = q->writer->chunk;
     unsigned char *sector = qcow2_aligned_alloc(chunk);
     struct iovec iov = {sector, (size_t)chunk};
     int rc = -1;
 
     if (!sector)
         return -1;
-    pthread_mutex_lock(&w->header_lock);
     if (s->ops->preadv(s, &iov, 1, 0) == 0) {
         memcpy(sector + at, bytes, len);
         rc = s->ops->pwritev(s, &iov, 1, 0);
         if (rc == 0)
             rc = qcow2_flush_file(q);
     }
-    pthread_mutex_unlock(&w->header_lock);
     free(sector);
+    return rc;
+}
+
+int qcow2_header_write(struct qcow2_image *q, unsigned at, const void *bytes, unsigned len)
+{
+    int rc;
+
+    pthread_mutex_lock(&q->writer->header_lock);
+    rc = rewrite_header(q, at, bytes, len);
+    pthread_mutex_unlock(&q->writer->header_lock);
+    return rc;
+}
+
+int qcow2_header_update_incompatible(struct qcow2_image *q, uint64_t set, uint64_t clear)
+{
+    uint64_t bits, be;
+    int rc;
+
+    pthread_mutex_lock(&q->writer->header_lock);
+    bits = (__atomic_load_n(&q->h.incompatible, __ATOMIC_RELAXED) | set) & ~clear;
+    be = htobe64(bits);
+    if ((rc = rewrite_header(q, HEADER_INCOMPATIBLE, &be, sizeof be)) == 0)
+        __atomic_store_n(&q->h.incompatible, bits, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&q->writer->header_lock);
     return rc;
 }
 
@@ -138,12 +160,10 @@ int qcow2_mark_corrupt(struct qcow2_image *q, const char *what)
     int marked = 0;
 
     if (!__atomic_exchange_n(&q->writer->corrupt, 1, __ATOMIC_ACQ_REL) && q->h.version >= 3) {
-        uint64_t bits = htobe64(q->h.incompatible | QCOW2_INCOMPAT_CORRUPT);
-
         /* The caller's message is built first: a failing header write would
          * replace it. */
         saved = strdup(what);
-        marked = qcow2_header_write(q, HEADER_INCOMPATIBLE, &bits, sizeof bits) == 0;
+        marked = qcow2_header_update_incompatible(q, QCOW2_INCOMPAT_CORRUPT, 0) == 0;
     }
     glv_set_error(EIO, "%s: %s; the image's metadata is damaged: the write was refused and "
                   "the image %s, so it takes no more writes (read-only opens still work; "

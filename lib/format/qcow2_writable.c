@@ -2,16 +2,21 @@
  * Opening a qcow2 image for writing.  The writer handles the common
  * layouts: version 2 or 3, standard L2 entries, any cluster size, refcounts
  * of any width (1 to 64 bits), with or without a backing file, with or
- * without internal snapshots.  Anything else is refused here, before a byte
- * is written, with ENOTSUP and a message naming the feature; the same image
- * still opens read-only.  A refused feature is one whose metadata this
- * version would not keep right: compressed clusters, an external data file,
- * extended L2 entries, lazy refcounts, persistent bitmaps (which writes
- * would make stale without saying so).
+ * without internal snapshots, compressed clusters (zlib or zstd) and lazy
+ * refcounts.  Anything else is refused here, before a byte is written, with
+ * ENOTSUP and a message naming the feature; the same image still opens
+ * read-only.  A refused feature is one whose metadata this version would
+ * not keep right: an external data file, extended L2 entries, persistent
+ * bitmaps (which writes would make stale without saying so).  An image
+ * marked dirty (left by a crash while using lazy refcounts) is refused with
+ * EROFS until 'qemu-img check -r all' repairs it.
  *
- * The checks read the refcount table and every L2 table once (compressed
- * clusters have no header bit), so a writable open costs a pass over the
- * image's metadata, as 'qemu-img check' does.
+ * Lazy refcounts: this writer always writes refcounts as it goes, which is
+ * valid for such images too; it keeps QEMU's dirty bit protocol all the
+ * same (qcow2_mark_dirty before the first change, cleared on a clean close).
+ *
+ * The open reads the header's fields and the refcount table; L2 tables are
+ * read when a request reaches them.
  */
 #include "config.h"
 
@@ -68,11 +73,13 @@ int qcow2_writer_check(struct qcow2_image *q)
         return refuse(q, "an external data file");
     if (h->extended_l2)
         return refuse(q, "extended L2 entries (extended_l2)");
-    if (h->compatible & QCOW2_COMPAT_LAZY_REFCOUNTS)
-        return refuse(q, "lazy refcounts (lazy_refcounts)");
-    if (h->incompatible & QCOW2_INCOMPAT_DIRTY)
-        return refuse(q, "the dirty bit set (refcounts left stale by lazy refcounts; 'qemu-img "
-                         "check -r all' repairs them)");
+    if (h->incompatible & QCOW2_INCOMPAT_DIRTY) {
+        glv_set_error(EROFS, "%s: cannot open for writing: the image is marked dirty (it was "
+                      "not closed cleanly while using lazy refcounts, so its refcounts may be "
+                      "stale); read-only opens work; repair it first with 'qemu-img check -r "
+                      "all'", q->base.storage->name);
+        return -1;
+    }
     if (h->autoclear & AUTOCLEAR_BITMAPS)
         return refuse(q, "persistent dirty bitmaps");
     return 0;
@@ -110,34 +117,6 @@ static int load_reftable(struct qcow2_image *q)
     return 0;
 }
 
-/* Every L2 table of the active state: no compressed cluster. */
-static int scan_tables(struct qcow2_image *q)
-{
-    uint64_t entries = q->cluster_size / 8;
-    uint64_t *table = qcow2_aligned_alloc(q->cluster_size);
-    int rc = 0;
-
-    if (!table)
-        return -1;
-    for (uint64_t i = 0; i < q->h.l1_size && rc == 0; i++) {
-        uint64_t offset = q->h.l1[i] & QCOW2_L1E_OFFSET_MASK;
-        struct iovec iov = {table, (size_t)q->cluster_size};
-
-        if (!offset)
-            continue;
-        if ((rc = q->base.storage->ops->preadv(q->base.storage, &iov, 1, offset)) < 0)
-            break;
-        for (uint64_t j = 0; j < entries; j++) {
-            if (be64toh(table[j]) & QCOW2_OFLAG_COMPRESSED) {
-                rc = refuse(q, "compressed clusters");
-                break;
-            }
-        }
-    }
-    free(table);
-    return rc;
-}
-
 /* Autoclear bits a writer that does not know them must clear. */
 static int clear_autoclear(struct qcow2_image *q)
 {
@@ -149,6 +128,37 @@ static int clear_autoclear(struct qcow2_image *q)
         return -1;
     q->h.autoclear = 0;
     return 0;
+}
+
+int qcow2_mark_dirty(struct qcow2_image *q)
+{
+    struct qcow2_writer *w = q->writer;
+    int rc = 0;
+
+    if (!w->lazy_refcounts || __atomic_load_n(&w->marked_dirty, __ATOMIC_ACQUIRE))
+        return 0;
+    pthread_mutex_lock(&w->meta_lock);
+    /* What was written before reaches the disk before the bit says the
+     * image is being changed. */
+    if (!w->marked_dirty && (rc = qcow2_refuse_if_corrupt(q)) == 0 &&
+        (rc = qcow2_flush_file(q)) == 0 &&
+        (rc = qcow2_header_update_incompatible(q, QCOW2_INCOMPAT_DIRTY, 0)) == 0)
+        __atomic_store_n(&w->marked_dirty, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&w->meta_lock);
+    return rc;
+}
+
+/* A clean close: everything written and flushed, then the dirty bit this
+ * open set cleared (left set when anything fails, or the image was found
+ * damaged). */
+static void mark_clean(struct qcow2_image *q)
+{
+    struct qcow2_writer *w = q->writer;
+
+    if (!w->marked_dirty || w->corrupt)
+        return;
+    if (qcow2_refcount_writeback(q) == 0 && qcow2_flush_file(q) == 0)
+        qcow2_header_update_incompatible(q, 0, QCOW2_INCOMPAT_DIRTY);
 }
 
 int qcow2_writer_open(struct qcow2_image *q)
@@ -172,12 +182,13 @@ int qcow2_writer_open(struct qcow2_image *q)
     pthread_rwlock_init(&w->in_place, &attr);
     pthread_rwlockattr_destroy(&attr);
     w->refblock_bits = q->cluster_bits + 3 - q->h.refcount_order;
+    w->lazy_refcounts = (q->h.compatible & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0;
     w->chunk = q->cluster_size < 4096 ? q->cluster_size : 4096;
     w->alloc_end = (q->h.file_size + q->cluster_size - 1) >> q->cluster_bits;
     if (!(w->zeros = qcow2_aligned_alloc(q->cluster_size)))
         return -1;
     memset(w->zeros, 0, (size_t)q->cluster_size);
-    if (load_reftable(q) < 0 || scan_tables(q) < 0 || clear_autoclear(q) < 0)
+    if (load_reftable(q) < 0 || clear_autoclear(q) < 0)
         return -1;
     return 0;
 }
@@ -188,6 +199,7 @@ void qcow2_writer_free(struct qcow2_image *q)
 
     if (!w)
         return;
+    mark_clean(q);
     qcow2_refcount_release(w);
     free(w->zeros);
     pthread_mutex_destroy(&w->meta_lock);

@@ -6,14 +6,15 @@
  * in_place shared and nothing else: many such writes run at once, and
  * alongside reads and a metadata change.
  *
- * Any other cluster (unallocated, zero, or shared) gets a new one, under
- * meta_lock, in QEMU's order:
+ * Any other cluster (unallocated, zero, compressed, or shared) gets a new
+ * one, under meta_lock, in QEMU's order:
  *   1. the new cluster's refcount raised, written and flushed;
  *   2. the guest's bytes written to it, with the rest of the cluster copied
- *      from where the guest read it before: the old cluster, zeros, or the
- *      backing file;
+ *      from where the guest read it before: the old cluster (decompressed
+ *      when compressed), zeros, or the backing file;
  *   3. the L2 entry pointed at it (written, then the cached table);
- *   4. the old cluster, if any, flushed out of the table and freed.
+ *   4. the old cluster, if any, flushed out of the table and freed (for a
+ *      compressed one, one reference to each host cluster its bytes touch).
  * A crash between steps leaks the new cluster at worst; no entry ever
  * points at a cluster whose count is not on disk.
  *
@@ -28,7 +29,6 @@
 #include "config.h"
 
 #include <endian.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,11 +176,38 @@ int qcow2_l2_table_for(struct qcow2_image *q, uint64_t l1_index, int create, uin
     return 0;
 }
 
-int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *hosts, uint64_t count)
+/* Whether the L2 entry e holds host clusters that unmapping it frees. */
+static int holds_clusters(uint64_t e)
+{
+    return (e & QCOW2_OFLAG_COMPRESSED) || (e & QCOW2_L2E_OFFSET_MASK);
+}
+
+/*
+ * Drop the references the L2 entry e held: its cluster, or, for a
+ * compressed cluster, every host cluster the compressed bytes touch (they
+ * may share them with other compressed clusters, each holding a reference:
+ * QEMU's qcow2_free_any_cluster frees the same range).
+ */
+static int free_entry(struct qcow2_image *q, uint64_t e)
+{
+    uint64_t host, sectors, end;
+
+    if (!(e & QCOW2_OFLAG_COMPRESSED))
+        return qcow2_free_cluster(q, e & QCOW2_L2E_OFFSET_MASK);
+    host = e & q->compressed_offset_mask;
+    sectors = ((e >> q->compressed_sectors_shift) & q->compressed_sectors_mask) + 1;
+    end = (host & ~511ull) + sectors * 512;
+    for (uint64_t c = host >> q->cluster_bits; c <= (end - 1) >> q->cluster_bits; c++)
+        if (qcow2_free_cluster(q, c << q->cluster_bits) < 0)
+            return -1;
+    return 0;
+}
+
+int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *entries, uint64_t count)
 {
     uint64_t i;
 
-    for (i = 0; i < count && !hosts[i]; i++)
+    for (i = 0; i < count && !holds_clusters(entries[i]); i++)
         ;
     if (i == count)
         return 0;
@@ -190,7 +217,7 @@ int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *hosts, uint64_
     pthread_rwlock_wrlock(&q->writer->in_place);
     pthread_rwlock_unlock(&q->writer->in_place);
     for (; i < count; i++)
-        if (hosts[i] && qcow2_free_cluster(q, hosts[i]) < 0)
+        if (holds_clusters(entries[i]) && free_entry(q, entries[i]) < 0)
             return -1;
     return qcow2_refcount_writeback(q);
 }
@@ -236,7 +263,8 @@ static void copy_from_iov(const struct iovec *iov, int iovcnt, uint64_t skip, ui
 }
 
 /* Fill [from, to) of the cluster buffer with what the guest read there
- * before: the old cluster's bytes, zeros, or the backing file's. */
+ * before: the old cluster's bytes (inflated, for a compressed one), zeros,
+ * or the backing file's. */
 static int fill_old(struct qcow2_image *q, uint64_t old, uint64_t guest_cluster,
                     unsigned char *buf, uint64_t from, uint64_t to)
 {
@@ -244,11 +272,8 @@ static int fill_old(struct qcow2_image *q, uint64_t old, uint64_t guest_cluster,
 
     if (from >= to)
         return 0;
-    if (old & QCOW2_OFLAG_COMPRESSED) {
-        glv_set_error(ENOTSUP, "%s: a write reached a compressed cluster, which this version "
-                      "does not rewrite", q->base.storage->name);
-        return -1;
-    }
+    if (old & QCOW2_OFLAG_COMPRESSED)
+        return qcow2_compressed_read(q, old, guest_cluster, from, &iov, 1);
     if (old & QCOW2_OFLAG_ZERO) {
         memset(buf + from, 0, (size_t)(to - from));
         return 0;
@@ -328,7 +353,7 @@ static int allocate_and_write(struct write_request *r, uint64_t from, uint64_t l
             goto out;
         at += piece;
         values[j] = fresh[j] | QCOW2_OFLAG_COPIED;
-        freed[j] = old[j] & QCOW2_OFLAG_COMPRESSED ? 0 : old[j] & QCOW2_L2E_OFFSET_MASK;
+        freed[j] = old[j];
     }
     {
         struct qcow2_l2_update u = {table, index, k, values};
@@ -401,6 +426,8 @@ int qcow2_write_pwritev(struct glv_format *f, const struct iovec *iov, int iovcn
         return -1;
     if (length == 0)
         return 0;
+    if (qcow2_mark_dirty(q) < 0)
+        return -1;
     if (!(r.slices = malloc((size_t)iovcnt * sizeof *r.slices))) {
         glv_set_oom();
         return -1;

@@ -72,6 +72,8 @@ struct qcow2_writer {
     uint64_t chunk;                 /* the unit of metadata writes: min(4096, cluster) */
     unsigned char *zeros;           /* one cluster of zeros, aligned, never written to */
     int corrupt;                    /* atomic: the image was found damaged, writes fail */
+    int lazy_refcounts;             /* the image has the lazy_refcounts compatible bit */
+    int marked_dirty;               /* atomic: this open set the dirty bit */
 };
 
 /* ------------------------------------------------------------ qcow2_writable.c */
@@ -83,8 +85,16 @@ struct qcow2_writer {
  */
 int qcow2_writer_check(struct qcow2_image *q);
 
-/* After qcow2_writer_check: check the tables (ENOTSUP for compressed
- * clusters or shared L2 tables) and set up q->writer.  0 or -1. */
+/*
+ * Before the first change an open of a lazy_refcounts image makes: set the
+ * dirty bit (flushed), as QEMU does, so that a crash leaves an image that
+ * says its refcounts need a check.  (The refcounts are written eagerly all
+ * the same.)  A no-op for other images and once done.  0 or -1.
+ */
+int qcow2_mark_dirty(struct qcow2_image *q);
+
+/* After qcow2_writer_check: load the refcount table (EINVAL when an entry
+ * is damaged) and set up q->writer.  0 or -1. */
 int qcow2_writer_open(struct qcow2_image *q);
 void qcow2_writer_free(struct qcow2_image *q);
 
@@ -114,6 +124,10 @@ int qcow2_mark_corrupt(struct qcow2_image *q, const char *what);
 /* Replace len bytes of the header at byte at (inside its first 512 bytes)
  * and flush.  0 or -1. */
 int qcow2_header_write(struct qcow2_image *q, unsigned at, const void *bytes, unsigned len);
+
+/* Set the bits set and clear the bits clear of the incompatible features
+ * (version 3), on disk (flushed) and in q->h.  0 or -1. */
+int qcow2_header_update_incompatible(struct qcow2_image *q, uint64_t set, uint64_t clear);
 
 /* Flush the image file; 0 or -1. */
 int qcow2_flush_file(struct qcow2_image *q);
@@ -160,11 +174,13 @@ int qcow2_l2_get(struct qcow2_image *q, uint64_t table, uint64_t first, uint64_t
 int qcow2_l2_set(struct qcow2_image *q, const struct qcow2_l2_update *u);
 
 /*
- * Unmapping: after the L2 entries that pointed at the clusters in hosts
- * (count of them, 0 entries skipped) were changed, make that durable, wait
- * for the in-place writes in flight, and free the clusters.  0 or -1.
+ * Unmapping: after the L2 entries were changed away from the old values in
+ * entries (count of them; those holding no cluster are skipped), make that
+ * durable, wait for the in-place writes in flight, and drop the references
+ * the old entries held (one cluster, or the host clusters a compressed
+ * cluster's bytes touch).  0 or -1.
  */
-int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *hosts, uint64_t count);
+int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *entries, uint64_t count);
 
 /* The format ops. */
 int qcow2_write_pwritev(struct glv_format *f, const struct iovec *iov, int iovcnt,

@@ -2,7 +2,8 @@
  * Zeroing, discarding and flushing a writable qcow2 image.
  *
  * Whole clusters change their L2 entries, as QEMU's do:
- *   - write_zeroes on version 3 sets the zero flag (and frees the cluster);
+ *   - write_zeroes on version 3 sets the zero flag (and frees the cluster,
+ *     or the host clusters a compressed one's bytes touch);
  *     an unallocated cluster of an image without a backing file already
  *     reads as zeros and is left alone.  Version 2 has no zero flag: a
  *     cluster is unmapped when nothing would show through from the backing
@@ -21,7 +22,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,11 +65,6 @@ static int new_entry(struct qcow2_image *q, int zeroing, uint64_t old, uint64_t 
 
     *entry = old;
     *write = 0;
-    if (old & QCOW2_OFLAG_COMPRESSED) {
-        glv_set_error(ENOTSUP, "%s: a request reached a compressed cluster, which this version "
-                      "does not change", q->base.storage->name);
-        return -1;
-    }
     if (q->h.version >= 3) {
         if (old == QCOW2_OFLAG_ZERO || (old == 0 && !has_backing(q)))
             return 0;
@@ -120,7 +115,7 @@ static int unmap_span(struct qcow2_image *q, int zeroing, uint64_t cluster, uint
                       &values[j], &write) < 0)
             goto out;
         *writes |= (uint64_t)write << j;
-        freed[j] = values[j] != old[j] ? old[j] & QCOW2_L2E_OFFSET_MASK : 0;
+        freed[j] = values[j] != old[j] ? old[j] : 0;
         if (values[j] != old[j]) {
             first = j < first ? j : first;
             last = j;
@@ -186,7 +181,7 @@ int qcow2_write_zeroes(struct glv_format *f, uint64_t offset, uint64_t length)
     const uint64_t cs = q->cluster_size, end = offset + length;
     uint64_t first = (offset + cs - 1) & ~(cs - 1), last = end & ~(cs - 1);
 
-    if (qcow2_refuse_if_corrupt(q) < 0)
+    if (qcow2_refuse_if_corrupt(q) < 0 || qcow2_mark_dirty(q) < 0)
         return -1;
     if (first >= last) {
         /* Inside one cluster, or across one boundary. */
@@ -207,7 +202,7 @@ int qcow2_write_discard(struct glv_format *f, uint64_t offset, uint64_t length)
     const uint64_t cs = q->cluster_size;
     uint64_t first = (offset + cs - 1) & ~(cs - 1), last = (offset + length) & ~(cs - 1);
 
-    if (qcow2_refuse_if_corrupt(q) < 0)
+    if (qcow2_refuse_if_corrupt(q) < 0 || qcow2_mark_dirty(q) < 0)
         return -1;
     if (first >= last)
         return 0;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,4 +321,48 @@ void check_traces(const struct layout *l, unsigned seeds, unsigned ops)
         trace_judge(&t);
         trace_end(&t);
     }
+}
+
+/* ------------------------------------------------------------ traces in parallel */
+
+struct worker {
+    struct trace *t;
+    gluvirt_image *image;
+    uint64_t start, span, seed;
+    unsigned ops;
+    int failed;
+    char err[1024];
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    unsigned char *data = malloc((size_t)(3 * w->t->l.cluster + 4096));
+    uint64_t rng = w->seed;
+
+    w->failed = !data;
+    for (unsigned i = 0; i < w->ops && !w->failed; i++)
+        w->failed = random_op(w->t, w->image, &rng, w->start, w->span, data, w->err,
+                              sizeof w->err) < 0;
+    free(data);
+    return NULL;
+}
+
+void run_parallel_traces(struct trace *t, unsigned ops)
+{
+    struct worker workers[PARALLEL_TRACES];
+    pthread_t threads[PARALLEL_TRACES];
+    const uint64_t span = t->size / PARALLEL_TRACES;
+    gluvirt_image *image;
+
+    cr_assert_not_null(image = open_qcow2(t->image_path, 1), "%s", gluvirt_errmsg());
+    for (unsigned i = 0; i < PARALLEL_TRACES; i++) {
+        workers[i] = (struct worker){t, image, i * span, span, 1000 + i, ops, 0, ""};
+        cr_assert_eq(pthread_create(&threads[i], NULL, work, &workers[i]), 0);
+    }
+    for (unsigned i = 0; i < PARALLEL_TRACES; i++) {
+        cr_assert_eq(pthread_join(threads[i], NULL), 0);
+        cr_assert_eq(workers[i].failed, 0, "worker %u: %s", i, workers[i].err);
+    }
+    cr_assert_eq(gluvirt_image_close(image), 0, "%s", gluvirt_errmsg());
 }

@@ -91,6 +91,12 @@ int random_op(struct trace *t, gluvirt_image *image, uint64_t *rng, uint64_t sta
 /* ops random operations over the whole disk, in one writable open. */
 void run_trace(struct trace *t, unsigned ops);
 
+/* PARALLEL_TRACES threads at once on one open of the image, each running
+ * ops random operations in its own quarter of the disk: writes in place,
+ * allocations, and clusters one thread frees reused by another. */
+#define PARALLEL_TRACES 4
+void run_parallel_traces(struct trace *t, unsigned ops);
+
 /* qemu-img's verdict: a clean image (exit 0: no corruption, no leak), equal
  * to the model. */
 void trace_judge(struct trace *t);

@@ -184,49 +184,14 @@ Test(qcow2_write, writers_race_into_empty_clusters)
     trace_end(&t);
 }
 
-/* Threads each run a trace in their own part of the disk, at once: writes
- * in place, allocations, and clusters one thread frees reused by another. */
-struct worker {
-    struct trace *t;
-    gluvirt_image *image;
-    uint64_t start, span, seed;
-    int failed;
-    char err[1024];
-};
-
-static void *work(void *arg)
-{
-    struct worker *w = arg;
-    unsigned char *data = malloc((size_t)(3 * w->t->l.cluster + 4096));
-    uint64_t rng = w->seed;
-
-    w->failed = !data;
-    for (unsigned i = 0; i < 120 && !w->failed; i++)
-        w->failed = random_op(w->t, w->image, &rng, w->start, w->span, data, w->err,
-                              sizeof w->err) < 0;
-    free(data);
-    return NULL;
-}
-
+/* Threads each run a trace in their own part of the disk, at once. */
 static void check_parallel_traces(int version, uint64_t cluster, int backing)
 {
     const struct layout l = {version, cluster, backing, NULL};
-    struct worker workers[4];
-    pthread_t threads[4];
     struct trace t;
-    gluvirt_image *image;
 
     trace_begin(&t, &l, 21);
-    cr_assert_not_null(image = open_qcow2(t.image_path, 1), "%s", gluvirt_errmsg());
-    for (unsigned i = 0; i < 4; i++) {
-        workers[i] = (struct worker){&t, image, i * (t.size / 4), t.size / 4, 1000 + i, 0, ""};
-        cr_assert_eq(pthread_create(&threads[i], NULL, work, &workers[i]), 0);
-    }
-    for (unsigned i = 0; i < 4; i++) {
-        cr_assert_eq(pthread_join(threads[i], NULL), 0);
-        cr_assert_eq(workers[i].failed, 0, "worker %u: %s", i, workers[i].err);
-    }
-    cr_assert_eq(gluvirt_image_close(image), 0, "%s", gluvirt_errmsg());
+    run_parallel_traces(&t, 120);
     trace_judge(&t);
     trace_end(&t);
 }
@@ -241,11 +206,8 @@ Test(qcow2_write, errors_refused_layouts_enotsup)
     static const struct {
         const char *create, *prepare, *fragment;
     } cases[] = {
-        {"-o lazy_refcounts=on", NULL, "lazy refcounts"},
         {"-o extended_l2=on", NULL, "extended L2"},
         {"-o data_file=data.raw", NULL, "external data file"},
-        {"", "qemu-io -f qcow2 -c 'write -c -P 0x11 0 64k' img.qcow2 >/dev/null",
-         "compressed clusters"},
         {"", "qemu-img bitmap --add img.qcow2 b0", "bitmaps"},
     };
     char *path = test_path("img.qcow2");
