@@ -1,14 +1,15 @@
 /*
  * Opening a qcow2 image for writing.  The writer handles the common
- * layouts: version 2 or 3, standard L2 entries, any cluster size, refcounts
- * of any width (1 to 64 bits), with or without a backing file, with or
- * without internal snapshots, compressed clusters (zlib or zstd) and lazy
- * refcounts.  Anything else is refused here, before a byte is written, with
- * ENOTSUP and a message naming the feature; the same image still opens
- * read-only.  A refused feature is one whose metadata this version would
- * not keep right: an external data file, extended L2 entries, persistent
- * bitmaps (which writes would make stale without saying so).  An image
- * marked dirty (left by a crash while using lazy refcounts) is refused with
+ * layouts: version 2 or 3, standard or extended L2 entries (subclusters),
+ * any cluster size, refcounts of any width (1 to 64 bits), with or without
+ * a backing file, with or without internal snapshots, compressed clusters
+ * (zlib or zstd) and lazy refcounts.  Anything else is refused here, before
+ * a byte is written, with ENOTSUP and a message naming the feature; the
+ * same image still opens read-only.  A refused feature is one whose
+ * metadata this version would not keep right: an external data file,
+ * persistent bitmaps (which writes would make stale without saying so).  An
+ * image marked dirty (left by a crash while using lazy refcounts) is
+ * refused with
  * EROFS until 'qemu-img check -r all' repairs it.
  *
  * Lazy refcounts: this writer always writes refcounts as it goes, which is
@@ -71,8 +72,6 @@ int qcow2_writer_check(struct qcow2_image *q)
     }
     if (h->incompatible & QCOW2_INCOMPAT_DATA_FILE)
         return refuse(q, "an external data file");
-    if (h->extended_l2)
-        return refuse(q, "extended L2 entries (extended_l2)");
     if (h->incompatible & QCOW2_INCOMPAT_DIRTY) {
         glv_set_error(EROFS, "%s: cannot open for writing: the image is marked dirty (it was "
                       "not closed cleanly while using lazy refcounts, so its refcounts may be "

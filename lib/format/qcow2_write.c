@@ -42,55 +42,75 @@ static struct qcow2_image *qcow2(struct glv_format *f)
     return (struct qcow2_image *)f;
 }
 
-/* An entry a write can go to in place. */
-static int in_place_entry(uint64_t e)
+int qcow2_in_place_entry(const struct qcow2_image *q, uint64_t e, uint64_t bitmap)
 {
     return (e & QCOW2_OFLAG_COPIED) && !(e & (QCOW2_OFLAG_COMPRESSED | QCOW2_OFLAG_ZERO)) &&
-           (e & QCOW2_L2E_OFFSET_MASK);
+           (e & QCOW2_L2E_OFFSET_MASK) &&
+           (!q->extended_l2 || bitmap == QCOW2_L2_BITMAP_ALL_ALLOCATED);
 }
 
 /* ------------------------------------------------------------ L1 and L2 entries */
 
-int qcow2_l2_get(struct qcow2_image *q, uint64_t table, uint64_t first, uint64_t count,
-                 uint64_t *out)
+/* 64-bit words per L2 entry: 2 with extended entries (entry, bitmap). */
+static uint64_t entry_words(const struct qcow2_image *q)
 {
+    return q->extended_l2 ? 2 : 1;
+}
+
+int qcow2_l2_get(struct qcow2_image *q, uint64_t table, uint64_t first, uint64_t count,
+                 uint64_t *out, uint64_t *bitmaps)
+{
+    const uint64_t width = entry_words(q);
     const uint64_t *entries = qcow2_l2_cache_lookup(q->l2_cache, table, 0);
 
     if (!entries)
         return -1;
-    memcpy(out, entries + first, (size_t)count * 8);
+    for (uint64_t i = 0; i < count; i++) {
+        out[i] = entries[(first + i) * width];
+        if (bitmaps)
+            bitmaps[i] = width == 2 ? entries[(first + i) * 2 + 1] : 0;
+    }
     qcow2_l2_cache_unlock(q->l2_cache);
     return 0;
 }
 
+/* Word w of the table as the update u leaves it (w inside u's range). */
+static uint64_t updated_word(const struct qcow2_l2_update *u, uint64_t width, uint64_t w)
+{
+    uint64_t i = w / width - u->first;
+
+    return width == 2 && (w & 1) ? u->bitmaps[i] : u->values[i];
+}
+
 int qcow2_l2_set(struct qcow2_image *q, const struct qcow2_l2_update *u)
 {
-    const uint64_t per_chunk = q->writer->chunk / 8, end = u->first + u->count;
+    const uint64_t per_chunk = q->writer->chunk / 8, width = entry_words(q);
+    const uint64_t first = u->first * width, end = (u->first + u->count) * width;
     uint64_t *buf = qcow2_aligned_alloc(q->writer->chunk);
     int rc = 0;
 
     if (!buf)
         return -1;
-    for (uint64_t i = u->first; i < end && rc == 0;) {
-        uint64_t start = i & ~(per_chunk - 1);
-        const uint64_t *entries = qcow2_l2_cache_lookup(q->l2_cache, u->table, 0);
+    for (uint64_t w = first; w < end && rc == 0;) {
+        uint64_t start = w & ~(per_chunk - 1);
+        const uint64_t *words = qcow2_l2_cache_lookup(q->l2_cache, u->table, 0);
 
-        if (!entries) {
+        if (!words) {
             rc = -1;
             break;
         }
         for (uint64_t j = 0; j < per_chunk; j++)
-            buf[j] = htobe64(entries[start + j]);
+            buf[j] = htobe64(words[start + j]);
         qcow2_l2_cache_unlock(q->l2_cache);
-        for (; i < end && i < start + per_chunk; i++)
-            buf[i - start] = htobe64(u->values[i - u->first]);
+        for (; w < end && w < start + per_chunk; w++)
+            buf[w - start] = htobe64(updated_word(u, width, w));
         rc = qcow2_checked_write(q, QCOW2_META_L2, buf, q->writer->chunk, u->table + start * 8);
     }
     free(buf);
     if (rc < 0)
         return -1;
-    for (uint64_t i = u->first; i < end; i++)
-        qcow2_l2_cache_set(q->l2_cache, u->table, i, u->values[i - u->first]);
+    for (uint64_t w = first; w < end; w++)
+        qcow2_l2_cache_set(q->l2_cache, u->table, w, updated_word(u, width, w));
     return 0;
 }
 
@@ -262,6 +282,25 @@ static void copy_from_iov(const struct iovec *iov, int iovcnt, uint64_t skip, ui
     }
 }
 
+/*
+ * Fill [from, to) of the cluster buffer with what the guest reads there now,
+ * through the read path (which knows every subcluster's state: allocated,
+ * zero, or the backing file's); past the virtual size, zeros.  Used for
+ * extended L2 entries, whose subclusters may each be in another state.
+ */
+static int read_as_guest(struct qcow2_image *q, uint64_t guest_cluster, unsigned char *buf,
+                         uint64_t from, uint64_t to)
+{
+    uint64_t end = q->size - guest_cluster < to ? q->size - guest_cluster : to;
+    struct iovec iov = {buf + from, 0};
+
+    if (end < from)
+        end = from;
+    memset(buf + end, 0, (size_t)(to - end));
+    iov.iov_len = (size_t)(end - from);
+    return end > from ? q->base.ops->preadv(&q->base, &iov, 1, guest_cluster + from) : 0;
+}
+
 /* Fill [from, to) of the cluster buffer with what the guest read there
  * before: the old cluster's bytes (inflated, for a compressed one), zeros,
  * or the backing file's. */
@@ -272,6 +311,8 @@ static int fill_old(struct qcow2_image *q, uint64_t old, uint64_t guest_cluster,
 
     if (from >= to)
         return 0;
+    if (q->extended_l2)
+        return read_as_guest(q, guest_cluster, buf, from, to);
     if (old & QCOW2_OFLAG_COMPRESSED)
         return qcow2_compressed_read(q, old, guest_cluster, from, &iov, 1);
     if (old & QCOW2_OFLAG_ZERO) {
@@ -315,21 +356,22 @@ static int allocate_and_write(struct write_request *r, uint64_t from, uint64_t l
     const uint64_t cluster = guest >> q->cluster_bits, in_cluster = guest & (cs - 1);
     const uint64_t index = cluster & ((1ull << q->l2_bits) - 1);
     uint64_t n = (in_cluster + len + cs - 1) >> q->cluster_bits, k, table, bytes;
-    uint64_t old[MAX_RUN], fresh[MAX_RUN], freed[MAX_RUN], values[MAX_RUN];
+    uint64_t old[MAX_RUN], old_bitmaps[MAX_RUN], fresh[MAX_RUN], freed[MAX_RUN];
+    uint64_t values[MAX_RUN], bitmaps[MAX_RUN];
     unsigned char *cow = NULL;
     int rc = -1;
 
     if (n > MAX_RUN)
         n = MAX_RUN;
     if (qcow2_l2_table_for(q, cluster >> q->l2_bits, 1, &table) < 0 ||
-        qcow2_l2_get(q, table, index, n, old) < 0)
+        qcow2_l2_get(q, table, index, n, old, old_bitmaps) < 0)
         return -1;
-    if (in_place_entry(old[0])) {
+    if (qcow2_in_place_entry(q, old[0], old_bitmaps[0])) {
         /* Allocated by another writer since this one looked. */
         *done = cs - in_cluster < len ? cs - in_cluster : len;
         return write_slice(r, from, *done, (old[0] & QCOW2_L2E_OFFSET_MASK) + in_cluster);
     }
-    for (k = 1; k < n && !in_place_entry(old[k]); k++)
+    for (k = 1; k < n && !qcow2_in_place_entry(q, old[k], old_bitmaps[k]); k++)
         ;
     bytes = (k << q->cluster_bits) - in_cluster;
     *done = bytes < len ? bytes : len;
@@ -353,10 +395,11 @@ static int allocate_and_write(struct write_request *r, uint64_t from, uint64_t l
             goto out;
         at += piece;
         values[j] = fresh[j] | QCOW2_OFLAG_COPIED;
+        bitmaps[j] = QCOW2_L2_BITMAP_ALL_ALLOCATED;
         freed[j] = old[j];
     }
     {
-        struct qcow2_l2_update u = {table, index, k, values};
+        struct qcow2_l2_update u = {table, index, k, values, bitmaps};
 
         /* Past a failure here some entries may point at the new clusters
          * already: they stay counted (a leak at worst). */
@@ -382,7 +425,7 @@ static int write_in_place(struct write_request *r, uint64_t from, uint64_t len,
     struct qcow2_image *q = r->q;
     const uint64_t cs = q->cluster_size, guest = r->offset + from;
     const uint64_t cluster = guest >> q->cluster_bits, in_cluster = guest & (cs - 1);
-    uint64_t index = cluster & ((1ull << q->l2_bits) - 1), host, run;
+    uint64_t index = cluster & ((1ull << q->l2_bits) - 1), host, run, width = entry_words(q);
     uint64_t l1e = qcow2_l1_entry(q, cluster >> q->l2_bits);
     uint64_t table = l1e & QCOW2_L1E_OFFSET_MASK;
     const uint64_t *entries;
@@ -394,15 +437,16 @@ static int write_in_place(struct write_request *r, uint64_t from, uint64_t len,
         return 0;
     if (!(entries = qcow2_l2_cache_lookup(q->l2_cache, table, 0)))
         return -1;
-    if (!in_place_entry(entries[index])) {
+    if (!qcow2_in_place_entry(q, entries[index * width], entries[index * width + width - 1])) {
         qcow2_l2_cache_unlock(q->l2_cache);
         return 0;
     }
-    host = entries[index] & QCOW2_L2E_OFFSET_MASK;
+    host = entries[index * width] & QCOW2_L2E_OFFSET_MASK;
     run = cs - in_cluster;
     for (uint64_t i = index + 1; run < len && i < (1ull << q->l2_bits); i++) {
-        if (!in_place_entry(entries[i]) ||
-            (entries[i] & QCOW2_L2E_OFFSET_MASK) != host + ((i - index) << q->cluster_bits))
+        if (!qcow2_in_place_entry(q, entries[i * width], entries[i * width + width - 1]) ||
+            (entries[i * width] & QCOW2_L2E_OFFSET_MASK) !=
+                host + ((i - index) << q->cluster_bits))
             break;
         run += cs;
     }

@@ -153,12 +153,22 @@ void qcow2_refcount_release(struct qcow2_writer *w);
 
 /* ------------------------------------------------------------ qcow2_write.c (meta) */
 
-/* Entries of one L2 table to change: first index, count, new values. */
+/* Extended L2 entries: the subcluster bitmap of a cluster allocated whole
+ * (all 32 subclusters allocated, none zero), and of one that reads as
+ * zeros whole.  The writer makes only these two (and 0): it allocates and
+ * zeroes whole clusters, so a partly allocated cluster becomes whole when
+ * written. */
+#define QCOW2_L2_BITMAP_ALL_ALLOCATED 0x00000000ffffffffull
+#define QCOW2_L2_BITMAP_ALL_ZERO      0xffffffff00000000ull
+
+/* Entries of one L2 table to change: first index, count, new values (and,
+ * with extended L2 entries, their bitmaps; else NULL). */
 struct qcow2_l2_update {
     uint64_t table;             /* host offset of the table */
     uint64_t first;
     uint64_t count;
     const uint64_t *values;
+    const uint64_t *bitmaps;
 };
 
 /* The host offset of the L2 table for L1 index l1_index (0: none).  With
@@ -166,9 +176,15 @@ struct qcow2_l2_update {
  * is none, and one shared with a snapshot (no COPIED flag) is copied first. */
 int qcow2_l2_table_for(struct qcow2_image *q, uint64_t l1_index, int create, uint64_t *table);
 
-/* Copy count entries from first of the table into out (host-endian). */
+/* Copy count entries from first of the table into out (host-endian), and
+ * with extended L2 entries their bitmaps into bitmaps (NULL: not wanted). */
 int qcow2_l2_get(struct qcow2_image *q, uint64_t table, uint64_t first, uint64_t count,
-                 uint64_t *out);
+                 uint64_t *out, uint64_t *bitmaps);
+
+/* Whether a write may go in place to the cluster of entry e (bitmap: its
+ * subcluster bitmap, with extended L2 entries): the image's own (COPIED),
+ * a normal cluster, and with extended entries allocated whole. */
+int qcow2_in_place_entry(const struct qcow2_image *q, uint64_t e, uint64_t bitmap);
 
 /* Write entries to disk, then to the L2 cache.  0 or -1. */
 int qcow2_l2_set(struct qcow2_image *q, const struct qcow2_l2_update *u);

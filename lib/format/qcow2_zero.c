@@ -3,7 +3,8 @@
  *
  * Whole clusters change their L2 entries, as QEMU's do:
  *   - write_zeroes on version 3 sets the zero flag (and frees the cluster,
- *     or the host clusters a compressed one's bytes touch);
+ *     or the host clusters a compressed one's bytes touch); with extended
+ *     L2 entries, every subcluster's zero bit;
  *     an unallocated cluster of an image without a backing file already
  *     reads as zeros and is left alone.  Version 2 has no zero flag: a
  *     cluster is unmapped when nothing would show through from the backing
@@ -54,17 +55,29 @@ static int backing_is_zero(struct qcow2_image *q, uint64_t guest_cluster, unsign
 }
 
 /*
- * Under meta_lock: the new entry for a whole cluster whose entry is old, or
- * old itself when nothing changes; *write set when the cluster must be
+ * Under meta_lock: the new entry for a whole cluster whose entry is old
+ * (and, with extended L2 entries, the new bitmap for old_bitmap), or the
+ * old ones when nothing changes; *write set when the cluster must be
  * written with zeros instead (version 2 over a backing file with data).
  */
-static int new_entry(struct qcow2_image *q, int zeroing, uint64_t old, uint64_t guest_cluster,
-                     unsigned char **scratch, uint64_t *entry, int *write)
+static int new_entry(struct qcow2_image *q, int zeroing, uint64_t old, uint64_t old_bitmap,
+                     uint64_t guest_cluster, unsigned char **scratch, uint64_t *entry,
+                     uint64_t *bitmap, int *write)
 {
     int zero;
 
     *entry = old;
+    *bitmap = old_bitmap;
     *write = 0;
+    if (q->extended_l2) {
+        /* Zero whole: every subcluster's zero bit, no cluster. */
+        if (old == 0 && (old_bitmap == QCOW2_L2_BITMAP_ALL_ZERO ||
+                         (old_bitmap == 0 && !has_backing(q))))
+            return 0;
+        *entry = 0;
+        *bitmap = QCOW2_L2_BITMAP_ALL_ZERO;
+        return 0;
+    }
     if (q->h.version >= 3) {
         if (old == QCOW2_OFLAG_ZERO || (old == 0 && !has_backing(q)))
             return 0;
@@ -95,7 +108,8 @@ static int unmap_span(struct qcow2_image *q, int zeroing, uint64_t cluster, uint
                       uint64_t *writes)
 {
     const uint64_t index = cluster & ((1ull << q->l2_bits) - 1);
-    uint64_t old[MAX_SPAN], values[MAX_SPAN], freed[MAX_SPAN], table, first = count, last = 0;
+    uint64_t old[MAX_SPAN], old_bitmaps[MAX_SPAN], values[MAX_SPAN], bitmaps[MAX_SPAN];
+    uint64_t freed[MAX_SPAN], table, first = count, last = 0;
     unsigned char *scratch = NULL;
     int rc = -1;
 
@@ -103,27 +117,30 @@ static int unmap_span(struct qcow2_image *q, int zeroing, uint64_t cluster, uint
     if (qcow2_l2_table_for(q, cluster >> q->l2_bits, 0, &table) < 0)
         return -1;
     if (table) {
-        if (qcow2_l2_get(q, table, index, count, old) < 0)
+        if (qcow2_l2_get(q, table, index, count, old, old_bitmaps) < 0)
             return -1;
     } else {
         memset(old, 0, sizeof old);
+        memset(old_bitmaps, 0, sizeof old_bitmaps);
     }
     for (uint64_t j = 0; j < count; j++) {
-        int write;
+        int write, changed;
 
-        if (new_entry(q, zeroing, old[j], (cluster + j) << q->cluster_bits, &scratch,
-                      &values[j], &write) < 0)
+        if (new_entry(q, zeroing, old[j], old_bitmaps[j], (cluster + j) << q->cluster_bits,
+                      &scratch, &values[j], &bitmaps[j], &write) < 0)
             goto out;
         *writes |= (uint64_t)write << j;
-        freed[j] = values[j] != old[j] ? old[j] : 0;
-        if (values[j] != old[j]) {
+        changed = values[j] != old[j] || bitmaps[j] != old_bitmaps[j];
+        freed[j] = changed ? old[j] : 0;
+        if (changed) {
             first = j < first ? j : first;
             last = j;
         }
     }
     rc = 0;
     if (first < count) {
-        struct qcow2_l2_update u = {0, index + first, last - first + 1, values + first};
+        struct qcow2_l2_update u = {0, index + first, last - first + 1, values + first,
+                                    bitmaps + first};
 
         if (qcow2_l2_table_for(q, cluster >> q->l2_bits, 1, &table) < 0)
             rc = -1;

@@ -433,6 +433,60 @@ Test(qcow2_write_layouts, errors_dirty_image_refused_until_repaired)
     free(path);
 }
 
+/* ------------------------------------------------------------ extended L2 entries */
+
+Test(qcow2_write_layouts, extended_l2_64k)
+{
+    check_traces(&(struct layout){3, 65536, 0, "extended_l2=on"}, 2, 150);
+    turns_on(&(struct layout){3, 65536, 0, "extended_l2=on"});
+}
+
+Test(qcow2_write_layouts, extended_l2_32k_backing)
+{
+    check_traces(&(struct layout){3, 32768, 1, "extended_l2=on"}, 2, 150);
+    turns_on(&(struct layout){3, 32768, 1, "extended_l2=on"});
+}
+
+/*
+ * Clusters qemu-io left partly allocated: subclusters written, zeroed
+ * (bits of the zero bitmap), and left to the backing file, next to whole
+ * ones; a trace then writes into them (the rest of each cluster kept as the
+ * guest read it), zeroes and discards them.
+ */
+static void check_subclusters(const struct layout *l, uint64_t seed)
+{
+    struct trace t;
+
+    trace_begin(&t, l, seed);
+    RUN("qemu-io -f qcow2 -c 'write -P 0x33 0 256k' -c 'write -P 0x34 300k 2k' "
+        "-c 'write -P 0x35 1M 4k' -c 'write -z 1032k 8k' -c 'write -z 2M 64k' "
+        "-c 'write -P 0x36 2052k 1k' -c 'discard 64k 64k' img.qcow2 >/dev/null");
+    model_from_qemu(&t);
+    run_trace(&t, 150);
+    trace_judge(&t);
+    trace_end(&t);
+}
+
+Test(qcow2_write_layouts, extended_l2_subclusters_64k)
+{
+    check_subclusters(&(struct layout){3, 65536, 0, "extended_l2=on"}, 3);
+}
+
+Test(qcow2_write_layouts, extended_l2_subclusters_32k_backing)
+{
+    check_subclusters(&(struct layout){3, 32768, 1, "extended_l2=on"}, 4);
+}
+
+Test(qcow2_write_layouts, extended_l2_snapshots)
+{
+    check_snapshots(&(struct layout){3, 65536, 1, "extended_l2=on"}, 5);
+}
+
+Test(qcow2_write_layouts, extended_l2_compressed_zstd)
+{
+    check_compressed(&(struct layout){3, 65536, 0, "extended_l2=on"}, "zstd", 6);
+}
+
 /* ------------------------------------------------------------ hostile images */
 
 /*
