@@ -355,7 +355,8 @@ static int open_data_file(struct qcow2_image *q, const struct glv_qcow2_options 
                       "this open cannot reach", name, q->h.data_file);
         return -1;
     }
-    if (!(q->data_file = options->data_file.open(options->data_file.ctx, q->h.data_file, 0)))
+    if (!(q->data_file = options->data_file.open(options->data_file.ctx, q->h.data_file,
+                                                 options->writable)))
         return -1;
     q->data = q->data_file;
     if (qcow2_refresh_size(q->data_file, &q->data_size) < 0)

@@ -200,13 +200,17 @@ int qcow2_checked_writev(struct qcow2_image *q, unsigned skip, const struct iove
         return refuse_overlap(q, kind, offset, (uint64_t)len);
     if (s->ops->pwritev(s, iov, iovcnt, offset) < 0)
         return -1;
-    /* Readers check data offsets against the size they know. */
-    for (uint64_t end = offset + (uint64_t)len, known = __atomic_load_n(&q->file_size,
-                                                                        __ATOMIC_RELAXED);
-         end > known && !__atomic_compare_exchange_n(&q->file_size, &known, end, 0,
-                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED);)
-        ;
+    qcow2_note_size(&q->file_size, offset + (uint64_t)len);
     return 0;
+}
+
+void qcow2_note_size(uint64_t *known, uint64_t end)
+{
+    uint64_t was = __atomic_load_n(known, __ATOMIC_RELAXED);
+
+    while (end > was && !__atomic_compare_exchange_n(known, &was, end, 0, __ATOMIC_RELAXED,
+                                                     __ATOMIC_RELAXED))
+        ;
 }
 
 int qcow2_checked_write(struct qcow2_image *q, unsigned skip, const void *buf, uint64_t len,

@@ -3,14 +3,15 @@
  * layouts: version 2 or 3, standard or extended L2 entries (subclusters),
  * any cluster size, refcounts of any width (1 to 64 bits), with or without
  * a backing file, with or without internal snapshots, compressed clusters
- * (zlib or zstd) and lazy refcounts.  Anything else is refused here, before
- * a byte is written, with ENOTSUP and a message naming the feature; the
- * same image still opens read-only.  A refused feature is one whose
- * metadata this version would not keep right: an external data file,
- * persistent bitmaps (which writes would make stale without saying so).  An
- * image marked dirty (left by a crash while using lazy refcounts) is
- * refused with
- * EROFS until 'qemu-img check -r all' repairs it.
+ * (zlib or zstd), lazy refcounts, and an external data file (raw or not:
+ * data clusters there map the disk one to one and have no refcounts, as
+ * QEMU allocates them).  Anything else is refused here, before a byte is
+ * written, with ENOTSUP and a message naming the feature; the same image
+ * still opens read-only.  A refused feature is one whose metadata this
+ * version would not keep right: persistent bitmaps (which writes would
+ * make stale without saying so), internal snapshots next to a data file.
+ * An image marked dirty (left by a crash while using lazy refcounts) is
+ * refused with EROFS until 'qemu-img check -r all' repairs it.
  *
  * Lazy refcounts: this writer always writes refcounts as it goes, which is
  * valid for such images too; it keeps QEMU's dirty bit protocol all the
@@ -70,8 +71,8 @@ int qcow2_writer_check(struct qcow2_image *q)
                       "with 'qemu-img check -r all'", q->base.storage->name);
         return -1;
     }
-    if (h->incompatible & QCOW2_INCOMPAT_DATA_FILE)
-        return refuse(q, "an external data file");
+    if ((h->incompatible & QCOW2_INCOMPAT_DATA_FILE) && h->nb_snapshots)
+        return refuse(q, "internal snapshots with an external data file (QEMU makes none)");
     if (h->incompatible & QCOW2_INCOMPAT_DIRTY) {
         glv_set_error(EROFS, "%s: cannot open for writing: the image is marked dirty (it was "
                       "not closed cleanly while using lazy refcounts, so its refcounts may be "
@@ -116,16 +117,19 @@ static int load_reftable(struct qcow2_image *q)
     return 0;
 }
 
-/* Autoclear bits a writer that does not know them must clear. */
+/* Autoclear bits a writer that does not keep them true must clear: all but
+ * data_file_raw where the data file is read as the disk (this writer keeps
+ * it so: zeroed clusters are zeroed there too). */
 static int clear_autoclear(struct qcow2_image *q)
 {
-    uint64_t be = 0;
+    uint64_t kept = q->data_file_raw ? q->h.autoclear & QCOW2_AUTOCLEAR_DATA_FILE_RAW : 0;
+    uint64_t be = htobe64(kept);
 
-    if (q->h.version < 3 || !q->h.autoclear)
+    if (q->h.version < 3 || q->h.autoclear == kept)
         return 0;
     if (qcow2_header_write(q, HEADER_AUTOCLEAR, &be, sizeof be) < 0)
         return -1;
-    q->h.autoclear = 0;
+    q->h.autoclear = kept;
     return 0;
 }
 

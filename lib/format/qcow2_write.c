@@ -25,6 +25,10 @@
  * one keeps serving the snapshots.  Clusters shared with snapshots (L2
  * entries without COPIED) are never written in place; replacing one drops
  * one of its references, so a snapshot's view never changes.
+ *
+ * With an external data file, data clusters live there at their guest
+ * offset (QEMU's one-to-one mapping) and have no refcounts; with extended
+ * L2 entries, clusters are allocated, zeroed and freed whole.
  */
 #include "config.h"
 
@@ -42,11 +46,18 @@ static struct qcow2_image *qcow2(struct glv_format *f)
     return (struct qcow2_image *)f;
 }
 
+/* Whether the (not compressed) entry e names a cluster: a host offset, or
+ * in an external data file offset 0 with the COPIED flag (guest cluster 0,
+ * mapped one to one). */
+static int names_cluster(const struct qcow2_image *q, uint64_t e)
+{
+    return (e & QCOW2_L2E_OFFSET_MASK) || (q->data_file && (e & QCOW2_OFLAG_COPIED));
+}
+
 int qcow2_in_place_entry(const struct qcow2_image *q, uint64_t e, uint64_t bitmap)
 {
     return (e & QCOW2_OFLAG_COPIED) && !(e & (QCOW2_OFLAG_COMPRESSED | QCOW2_OFLAG_ZERO)) &&
-           (e & QCOW2_L2E_OFFSET_MASK) &&
-           (!q->extended_l2 || bitmap == QCOW2_L2_BITMAP_ALL_ALLOCATED);
+           names_cluster(q, e) && (!q->extended_l2 || bitmap == QCOW2_L2_BITMAP_ALL_ALLOCATED);
 }
 
 /* ------------------------------------------------------------ L1 and L2 entries */
@@ -196,10 +207,11 @@ int qcow2_l2_table_for(struct qcow2_image *q, uint64_t l1_index, int create, uin
     return 0;
 }
 
-/* Whether the L2 entry e holds host clusters that unmapping it frees. */
-static int holds_clusters(uint64_t e)
+/* Whether the L2 entry e holds host clusters that unmapping it frees (none
+ * in an external data file: its clusters have no refcounts). */
+static int holds_clusters(const struct qcow2_image *q, uint64_t e)
 {
-    return (e & QCOW2_OFLAG_COMPRESSED) || (e & QCOW2_L2E_OFFSET_MASK);
+    return !q->data_file && ((e & QCOW2_OFLAG_COMPRESSED) || (e & QCOW2_L2E_OFFSET_MASK));
 }
 
 /*
@@ -227,7 +239,7 @@ int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *entries, uint6
 {
     uint64_t i;
 
-    for (i = 0; i < count && !holds_clusters(entries[i]); i++)
+    for (i = 0; i < count && !holds_clusters(q, entries[i]); i++)
         ;
     if (i == count)
         return 0;
@@ -237,7 +249,7 @@ int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *entries, uint6
     pthread_rwlock_wrlock(&q->writer->in_place);
     pthread_rwlock_unlock(&q->writer->in_place);
     for (; i < count; i++)
-        if (holds_clusters(entries[i]) && free_entry(q, entries[i]) < 0)
+        if (holds_clusters(q, entries[i]) && free_entry(q, entries[i]) < 0)
             return -1;
     return qcow2_refcount_writeback(q);
 }
@@ -253,13 +265,28 @@ struct write_request {
     struct iovec *slices;       /* room for iovcnt entries */
 };
 
+/* Guest bytes to host offset host: into the image file (overlap-checked),
+ * or into the external data file, which holds no metadata. */
+static int write_data(struct qcow2_image *q, const struct iovec *iov, int iovcnt, uint64_t host)
+{
+    int64_t len = glv_iov_length(iov, iovcnt);
+
+    if (!q->data_file)
+        return qcow2_checked_writev(q, 0, iov, iovcnt, host);
+    if (len < 0 || qcow2_refuse_if_corrupt(q) < 0 ||
+        q->data_file->ops->pwritev(q->data_file, iov, iovcnt, host) < 0)
+        return -1;
+    qcow2_note_size(&q->data_size, host + (uint64_t)len);
+    return 0;
+}
+
 /* Write bytes [from, from + len) of the request at host offset host. */
 static int write_slice(struct write_request *r, uint64_t from, uint64_t len, uint64_t host)
 {
     uint64_t got;
     int n = glv_iov_slice(r->iov, r->iovcnt, from, len, r->slices, r->iovcnt, &got);
 
-    return qcow2_checked_writev(r->q, 0, r->slices, n, host);
+    return write_data(r->q, r->slices, n, host);
 }
 
 static void copy_from_iov(const struct iovec *iov, int iovcnt, uint64_t skip, uint64_t len,
@@ -319,7 +346,7 @@ static int fill_old(struct qcow2_image *q, uint64_t old, uint64_t guest_cluster,
         memset(buf + from, 0, (size_t)(to - from));
         return 0;
     }
-    if (old & QCOW2_L2E_OFFSET_MASK)
+    if (names_cluster(q, old))
         return q->data->ops->preadv(q->data, &iov, 1, (old & QCOW2_L2E_OFFSET_MASK) + from);
     return glv_format_read_backing(&q->base, &iov, 1, guest_cluster + from);
 }
@@ -340,7 +367,11 @@ static int write_new_cluster(struct write_request *r, uint64_t guest_cluster, ui
         fill_old(q, old, guest_cluster, *cow, b, q->cluster_size) < 0)
         return -1;
     copy_from_iov(r->iov, r->iovcnt, from, len, *cow + a);
-    return qcow2_checked_write(q, 0, *cow, q->cluster_size, host);
+    {
+        struct iovec whole = {*cow, (size_t)q->cluster_size};
+
+        return write_data(q, &whole, 1, host);
+    }
 }
 
 /*
@@ -377,13 +408,17 @@ static int allocate_and_write(struct write_request *r, uint64_t from, uint64_t l
     *done = bytes < len ? bytes : len;
 
     for (uint64_t j = 0; j < k; j++) {
-        if (qcow2_alloc_cluster(q, &fresh[j]) < 0) {
+        if (q->data_file) {
+            /* An external data file maps the disk one to one and has no
+             * refcounts (as QEMU allocates there). */
+            fresh[j] = (cluster + j) << q->cluster_bits;
+        } else if (qcow2_alloc_cluster(q, &fresh[j]) < 0) {
             while (j-- > 0)
                 qcow2_free_cluster(q, fresh[j]);
             return -1;
         }
     }
-    if (qcow2_refcount_commit(q) < 0)
+    if (!q->data_file && qcow2_refcount_commit(q) < 0)
         goto out;
     for (uint64_t j = 0, at = 0; j < k; j++) {
         uint64_t gc = (cluster + j) << q->cluster_bits;
@@ -410,7 +445,7 @@ static int allocate_and_write(struct write_request *r, uint64_t from, uint64_t l
     return rc;
 out:
     /* Nothing points at the new clusters: give them back. */
-    for (uint64_t j = 0; j < k; j++)
+    for (uint64_t j = 0; j < k && !q->data_file; j++)
         qcow2_free_cluster(q, fresh[j]);
     qcow2_refcount_writeback(q);
     free(cow);

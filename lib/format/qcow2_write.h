@@ -114,6 +114,10 @@ int qcow2_checked_write(struct qcow2_image *q, unsigned skip, const void *buf, u
 int qcow2_checked_writev(struct qcow2_image *q, unsigned skip, const struct iovec *iov,
                          int iovcnt, uint64_t offset);
 
+/* A file was written up to end: raise the size readers know (*known) to it.
+ * Readers check data offsets against that size. */
+void qcow2_note_size(uint64_t *known, uint64_t end);
+
 /* -1 with EIO when the image was marked corrupt by this open, else 0. */
 int qcow2_refuse_if_corrupt(struct qcow2_image *q);
 

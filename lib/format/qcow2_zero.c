@@ -100,6 +100,26 @@ static int new_entry(struct qcow2_image *q, int zeroing, uint64_t old, uint64_t 
 }
 
 /*
+ * An external data file kept raw (data_file_raw) is the disk byte for byte:
+ * clusters the tables now say read as zeros (or unallocated, with no
+ * backing file) get zeros there too, as QEMU writes them.
+ */
+static int zero_raw_data(struct qcow2_image *q, uint64_t offset, uint64_t length)
+{
+    struct glv_storage *d = q->data_file;
+
+    if (d->ops->write_zeroes)
+        return d->ops->write_zeroes(d, offset, length);
+    for (uint64_t at = 0; at < length; at += q->cluster_size) {
+        struct iovec iov = {q->writer->zeros, (size_t)q->cluster_size};
+
+        if (d->ops->pwritev(d, &iov, 1, offset + at) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
  * Under meta_lock: change the entries of whole clusters from cluster on
  * (count of them, inside one L2 table).  Bit j of *writes: cluster j still
  * needs zeros written.
@@ -147,6 +167,9 @@ static int unmap_span(struct qcow2_image *q, int zeroing, uint64_t cluster, uint
         u.table = table;
         if (rc == 0 && (rc = qcow2_l2_set(q, &u)) == 0)
             rc = qcow2_release_clusters(q, freed + first, last - first + 1);
+        if (rc == 0 && q->data_file_raw)
+            rc = zero_raw_data(q, (cluster + first) << q->cluster_bits,
+                               (last - first + 1) << q->cluster_bits);
     }
 out:
     free(scratch);
@@ -234,5 +257,8 @@ int qcow2_write_flush(struct glv_format *f)
     pthread_mutex_lock(&q->writer->meta_lock);
     rc = qcow2_refcount_writeback(q);
     pthread_mutex_unlock(&q->writer->meta_lock);
+    /* The data before the tables that point at it. */
+    if (rc == 0 && q->data_file)
+        rc = q->data_file->ops->flush(q->data_file);
     return rc < 0 ? -1 : qcow2_flush_file(q);
 }

@@ -206,7 +206,6 @@ Test(qcow2_write, errors_refused_layouts_enotsup)
     static const struct {
         const char *create, *prepare, *fragment;
     } cases[] = {
-        {"-o data_file=data.raw", NULL, "external data file"},
         {"", "qemu-img bitmap --add img.qcow2 b0", "bitmaps"},
     };
     char *path = test_path("img.qcow2");

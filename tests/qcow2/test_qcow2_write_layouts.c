@@ -1,7 +1,8 @@
 /*
  * Writing the qcow2 layouts beyond the common ones, judged by qemu-img:
  * refcounts of every width (refcount_bits 1 to 64), internal snapshots,
- * compressed clusters (zlib and zstd), lazy refcounts and the dirty bit.
+ * compressed clusters (zlib and zstd), lazy refcounts and the dirty bit,
+ * extended L2 entries (subclusters), external data files (raw or not).
  * For each, images made by qemu-img (and qemu-io, 'qemu-img snapshot',
  * 'qemu-img convert -c') take seeded random traces through the library and
  * the same trace on a raw model (qcow2_write_support.h); 'qemu-img check'
@@ -251,7 +252,10 @@ Test(qcow2_write_layouts, snapshots_v2_4k_backing)
 
 /* 512-byte clusters: an L2 table covers 32 KiB, so a trace copies many
  * shared tables. */
-Test(qcow2_write_layouts, snapshots_v3_512) { check_snapshots(&(struct layout){3, 512, 0, NULL}, 4); }
+Test(qcow2_write_layouts, snapshots_v3_512)
+{
+    check_snapshots(&(struct layout){3, 512, 0, NULL}, 4);
+}
 
 /* 2-bit refcounts: clusters in both snapshots and the active state are
  * counted 3, the most the width holds. */
@@ -485,6 +489,54 @@ Test(qcow2_write_layouts, extended_l2_snapshots)
 Test(qcow2_write_layouts, extended_l2_compressed_zstd)
 {
     check_compressed(&(struct layout){3, 65536, 0, "extended_l2=on"}, "zstd", 6);
+}
+
+/* ------------------------------------------------------------ external data files */
+
+/*
+ * An external data file (data.raw beside the image): traces judged by
+ * qemu-img, and with data_file_raw the data file itself must equal the
+ * model byte for byte (it is the disk), and keep the bit.
+ */
+static void check_data_file(const struct layout *l, int raw)
+{
+    const char *env = getenv("GLUVIRT_QCOW2_WRITE_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 10) : 1;
+    struct trace t;
+
+    shell("rm -f data.raw");
+    trace_begin(&t, l, seed);
+    run_trace(&t, 150);
+    trace_judge(&t);
+    if (raw) {
+        cr_assert_eq(shell("cmp -s data.raw model.raw"), 0, "%s: the raw data file is not the "
+                     "disk", t.where);
+        cr_assert_eq(shell("qemu-img info img.qcow2 | grep -q 'data file raw: true'"), 0,
+                     "%s: the image lost data_file_raw", t.where);
+    }
+    take_turns(t.where);
+    trace_end(&t);
+}
+
+Test(qcow2_write_layouts, data_file_64k)
+{
+    check_data_file(&(struct layout){3, 65536, 0, "data_file=data.raw"}, 0);
+}
+
+Test(qcow2_write_layouts, data_file_4k_backing)
+{
+    check_data_file(&(struct layout){3, 4096, 1, "data_file=data.raw"}, 0);
+}
+
+Test(qcow2_write_layouts, data_file_raw_64k)
+{
+    check_data_file(&(struct layout){3, 65536, 0, "data_file=data.raw,data_file_raw=on"}, 1);
+}
+
+Test(qcow2_write_layouts, data_file_raw_32k_extended_l2)
+{
+    check_data_file(&(struct layout){3, 32768, 0,
+                                     "data_file=data.raw,data_file_raw=on,extended_l2=on"}, 1);
 }
 
 /* ------------------------------------------------------------ hostile images */
