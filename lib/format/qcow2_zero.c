@@ -108,6 +108,10 @@ static int zero_raw_data(struct qcow2_image *q, uint64_t offset, uint64_t length
 {
     struct glv_storage *d = q->data_file;
 
+    /* In-place writes already in flight to these clusters land first, so
+     * that none lands after the zeros. */
+    pthread_rwlock_wrlock(&q->writer->in_place);
+    pthread_rwlock_unlock(&q->writer->in_place);
     if (d->ops->write_zeroes)
         return d->ops->write_zeroes(d, offset, length);
     for (uint64_t at = 0; at < length; at += q->cluster_size) {

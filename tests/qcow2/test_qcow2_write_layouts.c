@@ -539,6 +539,20 @@ Test(qcow2_write_layouts, data_file_raw_32k_extended_l2)
                                      "data_file=data.raw,data_file_raw=on,extended_l2=on"}, 1);
 }
 
+/* Four threads at once on a raw data file: it must still be the disk. */
+Test(qcow2_write_layouts, data_file_raw_parallel_traces)
+{
+    struct trace t;
+
+    shell("rm -f data.raw");
+    trace_begin(&t, &(struct layout){3, 65536, 0, "data_file=data.raw,data_file_raw=on"}, 8);
+    run_parallel_traces(&t, 100);
+    trace_judge(&t);
+    cr_assert_eq(shell("cmp -s data.raw model.raw"), 0, "%s: the raw data file is not the disk",
+                 t.where);
+    trace_end(&t);
+}
+
 /* ------------------------------------------------------------ hostile images */
 
 /*
