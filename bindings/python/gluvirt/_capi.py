@@ -17,21 +17,11 @@ import os
 from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_int, c_int64, c_size_t, c_ssize_t,
                     c_uint, c_uint32, c_uint64, c_void_p)
 
+# Error(number, message) is the OSError subclass of its errno too (_errors.py).
+from gluvirt._errors import Error
+
 __all__ = ["Error", "lib", "OPAQUE", "PROTOTYPES", "CALLBACKS", "COMPLETE_FN", "RELEASE_FN",
            "Iovec", "library_path", "encode", "decode", "take_string"]
-
-
-class Error(OSError):
-    """A libgluvirt call failed.
-
-    errno holds the error number (errno.ENOENT, errno.ECONNREFUSED, ...),
-    strerror and message the library's explanation: what failed, on what,
-    and what to do about it.
-    """
-
-    @property
-    def message(self):
-        return self.strerror
 
 
 # ---------------------------------------------------------------- types
