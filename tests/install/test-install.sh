@@ -178,7 +178,8 @@ ok "groff formats all $pages installed pages without a warning, man -l renders e
 # ---------------------------------------------------------------- nbdkit plugin
 plugin=
 # where configure said the plugin goes (empty: not installed)
-NBDKIT_PLUGINDIR=$(sed -n 's/^NBDKIT_PLUGINDIR = //p' "$top_builddir/Makefile")
+NBDKIT_PLUGINDIR=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$MAKE" -s -C "$top_builddir" \
+    print-nbdkit-plugindir | tail -n 1)
 if [ -n "$NBDKIT_PLUGINDIR" ]; then
     plugin=$stage$NBDKIT_PLUGINDIR/nbdkit-gluvirt-plugin.so
     [ -f "$plugin" ] || fail "the nbdkit plugin is not installed in $NBDKIT_PLUGINDIR"
