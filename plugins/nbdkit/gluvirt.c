@@ -102,8 +102,10 @@ static int gluvirt_config(const char *key, const char *value)
             return -1;
         }
     } else if (strcmp(key, "direct") == 0) {
-        if ((direct = nbdkit_parse_bool(value)) < 0)
+        if ((direct = nbdkit_parse_bool(value)) < 0) {
+            nbdkit_error("direct=%s: say true or false", value);
             return -1;
+        }
     } else {
         nbdkit_error("unknown parameter %s= (nbdkit gluvirt --help lists them)", key);
         return -1;

@@ -211,6 +211,9 @@ if [ -n "$NBDKIT_PLUGINDIR" ]; then
     refuses "file=" "<disk type='network'><source protocol='nbd' name='x'/></disk>"
     refuses "snapshot=" "$work/ex/made.qcow2" snapshot=s1
     refuses "format=" "$work/ex/made.qcow2" format=vmdk
+    refuses "direct=" "$work/ex/made.qcow2" direct=maybe
+    refuses "backing=" "$work/ex/made.qcow2" backing=elsewhere
+    refuses "unknown parameter colour=" "$work/ex/made.qcow2" colour=blue
     ok "bad parameters are refused before serving, each message naming its parameter"
 
     # a local qcow2 image with 128 KiB clusters: block sizes, a writable
