@@ -17,7 +17,8 @@
 #     to nbdinfo and qemu-img compare;
 #   - Python imports the staged package, where /usr/bin/python3 looks, with
 #     errors that are both gluvirt.Error and OSError subclasses, and refuses
-#     a library older than itself.
+#     a library older than itself;
+#   - make uninstall leaves no file behind.
 set -euo pipefail
 : "${top_srcdir:?set top_srcdir}" "${top_builddir:?set top_builddir}"
 MAKE=${MAKE:-make}
@@ -340,5 +341,13 @@ elif [ -n "$plugin" ]; then
     LD_LIBRARY_PATH=$libdir "$GLUVIRT" convert -f raw "$work/empty" "$uri" >/dev/null 2>&1 || :
     ok "the staged plugin serves an image on gluster named by URI, json: and libvirt XML: nbdinfo and qemu-img compare agree"
 fi
+
+# ---------------------------------------------------------------- uninstall
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$MAKE" -C "$top_builddir" uninstall \
+    DESTDIR="$stage" >"$work/uninstall.log" 2>&1 ||
+    { tail -n 30 "$work/uninstall.log"; fail "make uninstall DESTDIR=$stage failed"; }
+find "$stage" -type f -o -type l >"$work/left"
+[ ! -s "$work/left" ] || { cat "$work/left" >&2; fail "make uninstall left these files behind"; }
+ok "make uninstall removes every file make install put there"
 
 echo "PASS: $passed checks"
