@@ -7,6 +7,10 @@
         every subcommand (gluvirt COMMAND --help)
     make-man.py OUT VERSION page TEMPLATE.scd
         TEMPLATE as it is (@VERSION@ replaced)
+    make-man.py DIR VERSION functions SYMBOLS.sym HEADER.h...
+        section 3, one page per exported function (docs/function_pages.py)
+        into DIR, ".so" links for functions that share a page; pages of
+        functions that are gone are removed
 
 The pages are written in scdoc(5) and turned into roff by scdoc.  Without
 scdoc, OUT becomes a short page that says where the text is.
@@ -19,6 +23,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import function_pages  # noqa: E402
 import header_api  # noqa: E402
 
 WIDTH = 78  # of literal blocks
@@ -170,17 +175,8 @@ def stub(out, why):
                 "<gluvirt/*.h> and in 'gluvirt --help'.\n" % (name, section, name, why))
 
 
-def main(argv):
-    out, version, mode = argv[1], argv[2], argv[3]
-    if mode == "header":
-        text = header_page(argv[4], argv[5], version, argv[6:])
-    elif mode == "command":
-        text = command_page(argv[4], argv[5], version)
-    elif mode == "page":
-        with open(argv[4], encoding="utf-8") as f:
-            text = f.read().replace("@VERSION@", version)
-    else:
-        sys.exit("make-man.py: unknown mode %s" % mode)
+def to_roff(text, out):
+    """scdoc text into the roff file out; a stub page without scdoc."""
     scdoc = shutil.which("scdoc")
     if not scdoc:
         print("make-man.py: warning: scdoc not found: %s is a stub" % out, file=sys.stderr)
@@ -192,6 +188,40 @@ def main(argv):
     with open(out + ".tmp", "wb") as f:
         f.write(done.stdout)
     os.replace(out + ".tmp", out)
+
+
+def function_pages_into(directory, version, sym_path, headers):
+    try:
+        pages, links = function_pages.all_pages(headers, sym_path, version,
+                                                sys.modules[__name__])
+    except function_pages.PageError as e:
+        sys.exit("make-man.py: %s" % e)
+    os.makedirs(directory, exist_ok=True)
+    for name, text in pages.items():
+        to_roff(text, os.path.join(directory, name))
+    for name, target in links.items():
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as f:
+            f.write(".so man3/%s\n" % target)
+    for name in os.listdir(directory):
+        if name.endswith(".3") and name not in pages and name not in links:
+            os.remove(os.path.join(directory, name))
+
+
+def main(argv):
+    out, version, mode = argv[1], argv[2], argv[3]
+    if mode == "functions":
+        function_pages_into(out, version, argv[4], argv[5:])
+        return
+    if mode == "header":
+        text = header_page(argv[4], argv[5], version, argv[6:])
+    elif mode == "command":
+        text = command_page(argv[4], argv[5], version)
+    elif mode == "page":
+        with open(argv[4], encoding="utf-8") as f:
+            text = f.read().replace("@VERSION@", version)
+    else:
+        sys.exit("make-man.py: unknown mode %s" % mode)
+    to_roff(text, out)
 
 
 if __name__ == "__main__":

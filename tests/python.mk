@@ -7,6 +7,7 @@
 #   test_image_local.py I/O, asyncio, errors, info()/map() against the
 #                       command and qemu-img, on local images qemu-img made
 #   test_gluster.py     the same on the test volume gv0, and the pool
+#   test_errors.py      gluvirt.Error is also the OSError subclass of its errno
 # The gluster tests fail without the test volumes when
 # GLUVIRT_REQUIRE_GLUSTER=1, else skip.
 TESTS += tests/python/run-pytest.sh
@@ -16,4 +17,5 @@ EXTRA_DIST += \
 	tests/python/test_prototypes.py \
 	tests/python/test_uri.py \
 	tests/python/test_image_local.py \
-	tests/python/test_gluster.py
+	tests/python/test_gluster.py \
+	tests/python/test_errors.py

@@ -33,6 +33,10 @@
 #define MAX_RUNS_PER_REQUEST 1024
 
 static char *target;
+/* A target in QEMU's json: form or libvirt's disk XML, read once by
+ * config_complete; NULL for a gluster URI or a path, which
+ * gluvirt_image_open reads itself. */
+static gluvirt_uri *target_uri;
 static gluvirt_format format = GLUVIRT_FORMAT_RAW;
 static gluvirt_backing_policy backing = GLUVIRT_BACKING_SAME_STORE;
 static char *snapshot;
@@ -58,6 +62,7 @@ static void gluvirt_unload(void)
 {
     free(target);
     free(snapshot);
+    gluvirt_uri_free(target_uri);
 }
 
 static int gluvirt_config(const char *key, const char *value)
@@ -97,8 +102,10 @@ static int gluvirt_config(const char *key, const char *value)
             return -1;
         }
     } else if (strcmp(key, "direct") == 0) {
-        if ((direct = nbdkit_parse_bool(value)) < 0)
+        if ((direct = nbdkit_parse_bool(value)) < 0) {
+            nbdkit_error("direct=%s: say true or false", value);
             return -1;
+        }
     } else {
         nbdkit_error("unknown parameter %s= (nbdkit gluvirt --help lists them)", key);
         return -1;
@@ -106,18 +113,72 @@ static int gluvirt_config(const char *key, const char *value)
     return 0;
 }
 
+/* The ways of naming an image that the library reads (gluvirt_image_open
+ * for URIs and paths, the uri module for QEMU's and libvirt's forms). */
+static int is_json_target(const char *text)
+{
+    return strncmp(text, "json:", 5) == 0;
+}
+
+static int is_xml_target(const char *text)
+{
+    text += strspn(text, " \t\r\n");
+    return text[0] == '<';
+}
+
+static int is_gluster_uri(const char *text)
+{
+    return strncmp(text, "gluster", 7) == 0 && strchr(text, ':') != NULL;
+}
+
+/* Every parameter is checked here, before nbdkit forks or listens, so that
+ * a mistake is reported once, naming the parameter, and not to the first
+ * client. */
 static int gluvirt_config_complete(void)
 {
     if (!target) {
-        nbdkit_error("say which image to serve: file=gluster://HOST/VOLUME/PATH (or a path)");
+        nbdkit_error("file= is missing: say which image to serve, "
+                     "file=gluster://HOST/VOLUME/PATH, a local path, QEMU's json:{...} "
+                     "or libvirt's <disk type='network'> element");
+        return -1;
+    }
+    if (target[0] == '\0') {
+        nbdkit_error("file= is empty: give a gluster URI or a local path");
+        return -1;
+    }
+    if (is_json_target(target) || is_xml_target(target)) {
+        target_uri = is_json_target(target) ? gluvirt_uri_from_qemu_json(target)
+                                            : gluvirt_uri_from_libvirt_xml(target);
+        if (!target_uri) {
+            nbdkit_error("file=%s: %s", target, gluvirt_errmsg());
+            return -1;
+        }
+    } else if (is_gluster_uri(target)) {
+        gluvirt_uri *uri = gluvirt_uri_parse(target);
+
+        if (!uri) {
+            nbdkit_error("file=%s: %s", target, gluvirt_errmsg());
+            return -1;
+        }
+        gluvirt_uri_free(uri);
+    }
+    if (snapshot && format == GLUVIRT_FORMAT_RAW) {
+        nbdkit_error("snapshot=%s: raw images have no internal snapshots; add format=qcow2",
+                     snapshot);
+        return -1;
+    }
+    if (snapshot && snapshot[0] == '\0') {
+        nbdkit_error("snapshot= is empty: give a snapshot's name or id "
+                     "(qemu-img snapshot -l lists them), or leave it out");
         return -1;
     }
     return 0;
 }
 
 #define gluvirt_config_help                                                                \
-    "file=TARGET        (required) a gluster URI or a local path\n"                        \
-    "format=raw|qcow2   the image's format (default raw; probe reads the header)\n"      \
+    "file=TARGET        (required) a gluster URI, a local path, QEMU's json:{...}\n"      \
+    "                   or libvirt's <disk type='network'> element\n"                     \
+    "format=FORMAT      raw (default), qcow2, or probe (trust the header)\n"            \
     "backing=POLICY     which backing files a qcow2 image may name:\n"                    \
     "                   same-store (default), any, none\n"                                 \
     "snapshot=NAME      serve a qcow2 internal snapshot (read-only)\n"                     \
@@ -150,7 +211,8 @@ static gluvirt_image *open_image(int writable)
         gluvirt_open_options_set_writable(options, writable) == 0 &&
         gluvirt_open_options_set_direct(options, direct) == 0 &&
         (!snapshot || gluvirt_open_options_set_snapshot(options, snapshot) == 0))
-        image = gluvirt_image_open(pool, target, options);
+        image = target_uri ? gluvirt_image_open_uri(pool, target_uri, options)
+                           : gluvirt_image_open(pool, target, options);
     gluvirt_open_options_free(options);
     return image;
 }
@@ -206,14 +268,40 @@ static int gluvirt_can_write(void *handle)
     return ((struct handle *)handle)->writable;
 }
 
+/* Writable images flush (fsync) and discard; read-only ones accept a flush,
+ * which has nothing to do. */
 static int gluvirt_can_flush(void *handle)
 {
     return 1;
 }
 
+static int gluvirt_can_trim(void *handle)
+{
+    return ((struct handle *)handle)->writable;
+}
+
+/* gluvirt_image_write_zeroes zeroes in the format (qcow2 zero clusters,
+ * unmapped or zero-filled ranges in a raw file): nbdkit is to call it rather
+ * than write buffers of zeros. */
+static int gluvirt_can_zero(void *handle)
+{
+    return ((struct handle *)handle)->writable;
+}
+
+/* A fast zero promises to fail at once where zeroing would be no faster
+ * than writing; the library cannot yet say beforehand which ranges it
+ * zeroes without writing (part clusters, backing files, storage without
+ * zerofill), so it makes no such promise. */
+static int gluvirt_can_fast_zero(void *handle)
+{
+    return 0;
+}
+
+/* The library has no forced-unit-access write: nbdkit follows each FUA
+ * write with a flush. */
 static int gluvirt_can_fua(void *handle)
 {
-    return NBDKIT_FUA_EMULATE;
+    return ((struct handle *)handle)->writable ? NBDKIT_FUA_EMULATE : NBDKIT_FUA_NONE;
 }
 
 /* Several connections may read one image at once and see the same data;
@@ -222,6 +310,32 @@ static int gluvirt_can_fua(void *handle)
 static int gluvirt_can_multi_conn(void *handle)
 {
     return !((struct handle *)handle)->writable;
+}
+
+/* Sizes that suit the image: any request of whole 512-byte sectors works;
+ * whole clusters of a qcow2 image are best (a part cluster costs the
+ * qcow2 writer a read-modify-write, a part L2 range a second lookup).
+ * Raw images prefer 4 KiB, the page and sector size of the storage below.
+ * The largest request is nbdkit's own limit (NBD's 32 MiB reads and
+ * writes). */
+#define MIN_BLOCK_SIZE 512
+#define RAW_PREFERRED_BLOCK_SIZE 4096
+#define MAX_PREFERRED_BLOCK_SIZE (32 * 1024 * 1024)
+
+static int gluvirt_block_size(void *handle, uint32_t *minimum, uint32_t *preferred,
+                              uint32_t *maximum)
+{
+    struct handle *h = handle;
+    int64_t cluster = gluvirt_image_info_int(h->image, GLUVIRT_INFO_CLUSTER_SIZE);
+
+    *minimum = MIN_BLOCK_SIZE;
+    *preferred = RAW_PREFERRED_BLOCK_SIZE;
+    /* qcow2 cluster sizes are powers of two from 512 B to 2 MiB */
+    if (cluster >= MIN_BLOCK_SIZE && cluster <= MAX_PREFERRED_BLOCK_SIZE &&
+        (cluster & (cluster - 1)) == 0)
+        *preferred = (uint32_t)cluster;
+    *maximum = 0xffffffff;
+    return 0;
 }
 
 static int gluvirt_can_extents(void *handle)
@@ -351,11 +465,13 @@ static struct nbdkit_plugin plugin = {
     .get_size = gluvirt_get_size,
     .can_write = gluvirt_can_write,
     .can_flush = gluvirt_can_flush,
-    .can_trim = gluvirt_can_write,
-    .can_zero = gluvirt_can_write,
+    .can_trim = gluvirt_can_trim,
+    .can_zero = gluvirt_can_zero,
+    .can_fast_zero = gluvirt_can_fast_zero,
     .can_fua = gluvirt_can_fua,
     .can_multi_conn = gluvirt_can_multi_conn,
     .can_extents = gluvirt_can_extents,
+    .block_size = gluvirt_block_size,
     .pread = gluvirt_pread,
     .pwrite = gluvirt_pwrite,
     .flush = gluvirt_flush,

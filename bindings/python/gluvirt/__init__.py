@@ -16,17 +16,16 @@ through libgfapi, without FUSE.
         return await image.pread_async(1 << 20, 0)
 
 Failures raise gluvirt.Error, an OSError with the library's errno and
-message.  The library is found through $GLUVIRT_LIBRARY (a path to
+message, which is also the standard OSError subclass of its errno:
+FileNotFoundError (ENOENT), PermissionError (EACCES, EPERM),
+ConnectionRefusedError, TimeoutError, ... (gluvirt/_errors.py).
+Importing fails with ImportError when the libgluvirt found is older than
+this package.  The library is found through $GLUVIRT_LIBRARY (a path to
 libgluvirt.so.0), then a source tree built in place, then where 'make
 install' put it, then the dynamic linker's search path.
 """
 
-from gluvirt._capi import Error, lib as _lib, library_path
-from gluvirt._uri import Server, Uri
-from gluvirt._pool import COUNTERS, Connection, Pool
-from gluvirt._image import BACKING_POLICIES, FORMATS, Image, open
-from gluvirt._create import PREALLOCATIONS, create
-from gluvirt._volume import check_volume
+from typing import List, Tuple
 
 # The libgluvirt release this package comes with: configure.ac's package
 # version, repeated as a literal so that pip (through pyproject.toml) reads
@@ -34,12 +33,51 @@ from gluvirt._volume import check_volume
 # tests/unit/version-story.sh fails when the two differ.
 __version__ = "1.0.0"
 
+from gluvirt._capi import lib as _lib, library_path  # noqa: E402
+from gluvirt._errors import (  # noqa: E402
+    BlockingIOError, BrokenPipeError, ChildProcessError, ConnectionAbortedError,
+    ConnectionRefusedError, ConnectionResetError, Error, FileExistsError, FileNotFoundError,
+    InterruptedError, IsADirectoryError, NotADirectoryError, PermissionError,
+    ProcessLookupError, TimeoutError)
 
-def library_version():
+
+def library_version() -> str:
     """The version of the libgluvirt that was loaded ("MAJOR.MINOR.MICRO")."""
     return _lib.gluvirt_version().decode()
 
 
-__all__ = ["Error", "Uri", "Server", "Pool", "Connection", "Image", "open", "create",
-           "check_volume", "library_version", "library_path", "FORMATS", "BACKING_POLICIES",
-           "PREALLOCATIONS", "COUNTERS"]
+def _release(text: str) -> Tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:3])
+
+
+def _require_library(package: str) -> None:
+    """Refuse a libgluvirt older than the package: the functions this
+    package calls may not be there, or may not behave as it expects."""
+    found = library_version()
+    try:
+        older = _release(found) < _release(package)
+    except ValueError:
+        older = True
+    if older:
+        raise ImportError("gluvirt %s needs libgluvirt %s or later, but %s is version %s: "
+                          "install a newer libgluvirt, or point GLUVIRT_LIBRARY at one"
+                          % (package, package, library_path, found))
+
+
+_require_library(__version__)
+
+from gluvirt._uri import Server, Uri  # noqa: E402
+from gluvirt._pool import COUNTERS, Connection, Pool  # noqa: E402
+from gluvirt._image import BACKING_POLICIES, FORMATS, Image, open  # noqa: E402
+from gluvirt._create import PREALLOCATIONS, create  # noqa: E402
+from gluvirt._volume import check_volume  # noqa: E402
+
+__all__: List[str] = [
+    "Error", "Uri", "Server", "Pool", "Connection", "Image", "open", "create",
+    "check_volume", "library_version", "library_path", "FORMATS", "BACKING_POLICIES",
+    "PREALLOCATIONS", "COUNTERS",
+    # the OSError subclasses a gluvirt.Error may also be (gluvirt/_errors.py)
+    "BlockingIOError", "BrokenPipeError", "ChildProcessError", "ConnectionAbortedError",
+    "ConnectionRefusedError", "ConnectionResetError", "FileExistsError", "FileNotFoundError",
+    "InterruptedError", "IsADirectoryError", "NotADirectoryError", "PermissionError",
+    "ProcessLookupError", "TimeoutError"]

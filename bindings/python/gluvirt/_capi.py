@@ -13,32 +13,23 @@ be a compile error in C.
 import ctypes
 import errno
 import os
+from typing import TYPE_CHECKING, Any
 
 from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_int, c_int64, c_size_t, c_ssize_t,
                     c_uint, c_uint32, c_uint64, c_void_p)
 
+# Error(number, message) is the OSError subclass of its errno too (_errors.py).
+from gluvirt._errors import Error
+
 __all__ = ["Error", "lib", "OPAQUE", "PROTOTYPES", "CALLBACKS", "COMPLETE_FN", "RELEASE_FN",
            "Iovec", "library_path", "encode", "decode", "take_string"]
-
-
-class Error(OSError):
-    """A libgluvirt call failed.
-
-    errno holds the error number (errno.ENOENT, errno.ECONNREFUSED, ...),
-    strerror and message the library's explanation: what failed, on what,
-    and what to do about it.
-    """
-
-    @property
-    def message(self):
-        return self.strerror
 
 
 # ---------------------------------------------------------------- types
 
 class _Handle(ctypes.Structure):
     """Base of the incomplete structs behind the C library's handles."""
-    _fields_ = []
+    _fields_: "list[tuple[str, Any]]" = []
 
 
 def _handle_type(c_name):
@@ -294,6 +285,10 @@ class _Library:
     def has(self, name):
         """Whether the loaded library exports name."""
         return not isinstance(getattr(self, name, None), _Missing)
+
+    if TYPE_CHECKING:
+        # The functions are set in __init__, from PROTOTYPES: any name.
+        def __getattr__(self, name: str) -> Any: ...
 
 
 _cdll, library_path = _load()

@@ -1,15 +1,18 @@
 """gluvirt.create(): make a new image (gluvirt_image_create)."""
 
+from typing import Any, Dict, List, Optional, Tuple, Union
+
 from gluvirt._capi import encode, lib
 from gluvirt._image import FORMATS
 from gluvirt._pool import Pool
-from gluvirt._uri import Uri
+from gluvirt._uri import Text, Uri
 
 PREALLOCATIONS = {"off": 0, "metadata": 1, "falloc": 2, "full": 3}  # gluvirt_preallocation
 SIZE_OF_BACKING = (1 << 64) - 1                                     # GLUVIRT_CREATE_SIZE_OF_BACKING
 
 
-def create(target, size, format="raw", pool=None, **options):
+def create(target: Union[Uri, Text], size: Optional[int], format: str = "raw",
+           pool: Optional[Pool] = None, **options: Any) -> None:
     """Create the image target (a gluster URI, a Uri or a local path) of
     size bytes (rounded up to a multiple of 512, as qemu-img does); size None
     takes the backing file's size.
@@ -48,13 +51,13 @@ def create(target, size, format="raw", pool=None, **options):
         lib.gluvirt_create_options_free(handle)
 
 
-def _choice(table, value, name):
+def _choice(table: Dict[str, int], value: Any, name: str) -> int:
     if value not in table:
         raise ValueError("%s must be one of %s, not %r" % (name, ", ".join(table), value))
     return table[value]
 
 
-def _setters(format, options):
+def _setters(format: str, options: Dict[str, Any]) -> List[Tuple[Any, Tuple[Any, ...]]]:
     known = ("cluster_size", "compat", "preallocation", "backing", "backing_format",
              "overwrite", "owner")
     unknown = sorted(set(options) - set(known))
@@ -62,7 +65,8 @@ def _setters(format, options):
         raise TypeError("gluvirt.create() got unknown options: %s (known: %s)"
                         % (", ".join(unknown), ", ".join(known)))
     creatable = {k: v for k, v in FORMATS.items() if k != "probe"}
-    setters = [(lib.gluvirt_create_options_set_format, (_choice(creatable, format, "format"),))]
+    setters: List[Tuple[Any, Tuple[Any, ...]]] = [
+        (lib.gluvirt_create_options_set_format, (_choice(creatable, format, "format"),))]
     if options.get("cluster_size") is not None:
         setters.append((lib.gluvirt_create_options_set_cluster_size, (options["cluster_size"],)))
     if options.get("compat") is not None:

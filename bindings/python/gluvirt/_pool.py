@@ -1,14 +1,16 @@
 """gluvirt.Pool: shared gluster connections (gluvirt_pool)."""
 
+from typing import Any, Dict, List, Tuple, Union
+
 from gluvirt._capi import decode, encode, lib
 from gluvirt._handle import HandleOwner
-from gluvirt._uri import Uri
+from gluvirt._uri import Text, Uri
 
 #: Counter names of Pool.stat(), in the order of enum gluvirt_pool_counter.
 COUNTERS = ("live", "idle", "hits", "misses", "inits", "failures", "finalised")
 
 
-def _unsigned(value, name, unit):
+def _unsigned(value: Any, name: str, unit: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
         raise ValueError("%s must be a whole number of %s, not %r" % (name, unit, value))
     return value
@@ -37,7 +39,7 @@ class Pool(HandleOwner):
 
     _NAME = "gluvirt.Pool"
 
-    def __init__(self, **options):
+    def __init__(self, **options: Any) -> None:
         self._handle = None
         settings = _settings(options)
         handle_options = lib.gluvirt_pool_options_new()
@@ -48,16 +50,16 @@ class Pool(HandleOwner):
         finally:
             lib.gluvirt_pool_options_free(handle_options)
 
-    def _free(self, handle):
+    def _free(self, handle: Any) -> None:
         lib.gluvirt_pool_free(handle)
 
-    def stat(self):
+    def stat(self) -> Dict[str, int]:
         """The pool's counters as a dict: live, idle, hits, misses, inits,
         failures, finalised (see gluvirt_pool_stat(3))."""
         handle = self._live()
         return {name: lib.gluvirt_pool_stat(handle, i) for i, name in enumerate(COUNTERS)}
 
-    def connect(self, where):
+    def connect(self, where: Union[Uri, Text]) -> "Connection":
         """A Connection to the volume of where (a Uri or URI text),
         connecting if the pool has none yet.  Raises gluvirt.Error:
         ECONNREFUSED, ENOENT (no such volume), EACCES, ETIMEDOUT, EIO."""
@@ -68,7 +70,7 @@ class Pool(HandleOwner):
                 handle = lib.gluvirt_pool_connect(self._live(), uri._live())
         return Connection(handle, self)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if not self._handle:
             return "<gluvirt.Pool (closed)>"
         return "<gluvirt.Pool %s>" % " ".join("%s=%d" % kv for kv in self.stat().items())
@@ -78,38 +80,38 @@ class Connection:
     """A counted reference to one connection of a pool; release() (or the end
     of a with block) drops it."""
 
-    def __init__(self, handle, pool):
+    def __init__(self, handle: Any, pool: Pool) -> None:
         self._handle = handle
         self._pool = pool  # the pool outlives its references
 
     @property
-    def volume(self):
+    def volume(self) -> str:
         if not self._handle:
             raise ValueError("operation on a released gluvirt.Connection")
         return decode(lib.gluvirt_connection_volume(self._handle))
 
-    def release(self):
+    def release(self) -> None:
         handle, self._handle = self._handle, None
         if handle:
             lib.gluvirt_connection_release(handle)
 
     close = release
 
-    def __del__(self):
+    def __del__(self) -> None:
         if getattr(self, "_handle", None):
             self.release()
 
-    def __enter__(self):
+    def __enter__(self) -> "Connection":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 
-def _settings(options):
+def _settings(options: Dict[str, Any]) -> List[Tuple[Any, Tuple[Any, ...]]]:
     """The option setters to call for Pool(**options), checked first."""
     options = dict(options)
-    settings = []
+    settings: List[Tuple[Any, Tuple[Any, ...]]] = []
     for name, setter in (("linger_ms", lib.gluvirt_pool_options_set_linger),
                          ("connect_timeout_ms", lib.gluvirt_pool_options_set_connect_timeout),
                          ("exit_wait_ms", lib.gluvirt_pool_options_set_exit_wait)):

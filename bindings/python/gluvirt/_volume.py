@@ -1,14 +1,18 @@
 """gluvirt.check_volume(): is a volume ready for VM images (gluvirt_volume_check)."""
 
+from typing import Any, Dict, List, Optional, Tuple, Union
+
 from gluvirt._capi import decode, lib
 from gluvirt._pool import Pool
-from gluvirt._uri import Uri
+from gluvirt._uri import Text, Uri
 
 STATUSES = ("pass", "warn", "fail")          # enum gluvirt_check_status
 FIELDS = ("id", "subject", "detail", "fix")  # enum gluvirt_check_field
 
 
-def check_volume(where, pool=None, owner=None, min_free=None, timeout_ms=None):
+def check_volume(where: Union[Uri, Text], pool: Optional[Pool] = None,
+                 owner: Optional[Tuple[int, int]] = None, min_free: Optional[int] = None,
+                 timeout_ms: Optional[int] = None) -> Dict[str, Any]:
     """Check the volume of where (a Uri or URI text; its image path is not
     used) as a hypervisor would use it.  Returns the report as a dict:
 
@@ -38,7 +42,7 @@ def check_volume(where, pool=None, owner=None, min_free=None, timeout_ms=None):
             lib.gluvirt_volume_check_options_set_timeout(options, timeout_ms)
         report = lib.gluvirt_volume_check(pool._live() if pool is not None else None,
                                           uri._live(), options)
-        items = []
+        items: List[Dict[str, Optional[str]]] = []
         for i in range(lib.gluvirt_volume_report_count(report)):
             item = {name: decode(lib.gluvirt_volume_report_item(report, i, field))
                     for field, name in enumerate(FIELDS)}
