@@ -7,6 +7,8 @@
 #   test_image_local.py I/O, asyncio, errors, info()/map() against the
 #                       command and qemu-img, on local images qemu-img made
 #   test_gluster.py     the same on the test volume gv0, and the pool
+#   test_lock.py        force_share and locking="off" beside qemu-io, QEMU
+#                       refusing what the binding writes, two pools on gv0
 # The gluster tests fail without the test volumes when
 # GLUVIRT_REQUIRE_GLUSTER=1, else skip.
 TESTS += tests/python/run-pytest.sh
@@ -16,4 +18,5 @@ EXTRA_DIST += \
 	tests/python/test_prototypes.py \
 	tests/python/test_uri.py \
 	tests/python/test_image_local.py \
-	tests/python/test_gluster.py
+	tests/python/test_gluster.py \
+	tests/python/test_lock.py
