@@ -65,3 +65,25 @@ wait_locked() {
     done
     return 0
 }
+
+# expect_open LABEL WANT CMD...: run CMD (stdin empty) and judge its outcome.
+# WANT: ok (exit 0); EBUSY (lock_holder's exit 3 and an "errno=16: ... in
+# use by another" line), "EBUSY TEXT" (the line also holds TEXT); else a
+# text the failing command's output must hold.
+expect_open() {
+    label=$1 want=$2
+    shift 2
+    out=$("$@" </dev/null 2>&1)
+    rc=$?
+    case $want in
+    ok) [ $rc -eq 0 ] && pass "$label" || fail "$label: refused ($rc): $out" ;;
+    EBUSY*) who=${want#EBUSY}
+           if [ $rc -eq 3 ] && echo "$out" | grep -q "errno=16: .*in use by another.*$who"; then
+               pass "$label: $(echo "$out" | grep errno= | head -1 | cut -c1-170)..."
+           else
+               fail "$label: wanted EBUSY${who:+ naming$who}, got ($rc): $out"
+           fi ;;
+    *) echo "$out" | grep -q -- "$want" && [ $rc -ne 0 ] && pass "$label: refused: $want" ||
+           fail "$label: wanted a refusal with '$want', got ($rc): $out" ;;
+    esac
+}

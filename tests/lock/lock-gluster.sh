@@ -25,24 +25,6 @@ RAW=gluster://$host/gv0/lock-$$.raw
 "$GLUVIRT" create -q -f qcow2 --overwrite "$QI" 64M || { echo "FAIL: create $QI" >&2; exit 1; }
 "$GLUVIRT" create -q -f raw --overwrite "$RAW" 64M || { echo "FAIL: create $RAW" >&2; exit 1; }
 
-expect_open() {
-    label=$1 want=$2
-    shift 2
-    out=$("$@" </dev/null 2>&1)
-    rc=$?
-    case $want in
-    ok) [ $rc -eq 0 ] && pass "$label" || fail "$label: refused ($rc): $out" ;;
-    EBUSY*) who=${want#EBUSY}
-           if [ $rc -eq 3 ] && echo "$out" | grep -q "errno=16: .*in use by another.*$who"; then
-               pass "$label: $(echo "$out" | grep errno= | head -1 | cut -c1-170)..."
-           else
-               fail "$label: wanted EBUSY${who:+ naming$who}, got ($rc): $out"
-           fi ;;
-    *) echo "$out" | grep -q -- "$want" && [ $rc -ne 0 ] && pass "$label: refused: $want" ||
-           fail "$label: wanted a refusal with '$want', got ($rc): $out" ;;
-    esac
-}
-
 # ---- a writer in process A, which writes through callbacks; B comes second.
 hold a "$HOLDER" -w -a "$QI"
 wait_ready a && grep -q '^open 0 ok' "$T/a.out" || fail "holder A: $(cat "$T/a.out" "$T/a.err")"
