@@ -91,8 +91,11 @@ GLUVIRT_API int gluvirt_open_options_set_snapshot(gluvirt_open_options *options,
  * refuses nothing.  Backing files are locked as read-only opens.  The
  * refusal is EBUSY with a message that names the image, what conflicts
  * and, on a volume, the holder's process id.  Locks go when the image is
- * closed, when its process dies, and on a volume when the bricks lose the
- * client (within the volume's network.ping-timeout).
+ * closed and at once when its process dies.  On a volume they also go when
+ * the bricks drop a client whose host is lost: by TCP keepalive, after the
+ * volume's server.keepalive-time + server.keepalive-interval x
+ * server.keepalive-count (38 s with the defaults); until then a new writer
+ * gets EBUSY.
  *
  * gluvirt_open_options_set_force_share: a read-only open that shares every
  * permission, so that it opens beside a writer (qemu-img's -U), at the

@@ -209,8 +209,9 @@ static void gluster_remove(struct glv_storage *s)
  * client and a lock owner: every open gets an owner of its own
  * (gluster_open), so that two opens through one pooled connection conflict
  * like two processes.  The bricks drop a client's locks when it unlocks,
- * closes the file, or its connection goes (at once when the process dies,
- * within the volume's network.ping-timeout when its host is lost). */
+ * closes the file, or its connection goes (at once when the process dies;
+ * when its host is lost, once the brick's TCP keepalive gives up:
+ * server.keepalive-time + interval x count, 38 s by default). */
 static int gluster_lock_byte(struct glv_storage *s, uint64_t byte, int take)
 {
     struct flock fl = {.l_type = take ? F_RDLCK : F_UNLCK, .l_whence = SEEK_SET,
