@@ -8,6 +8,8 @@
 #                       command and qemu-img, on local images qemu-img made
 #   test_gluster.py     the same on the test volume gv0, and the pool
 #   test_errors.py      gluvirt.Error is also the OSError subclass of its errno
+#   test_lock.py        force_share and locking="off" beside qemu-io, QEMU
+#                       refusing what the binding writes, two pools on gv0
 # The gluster tests fail without the test volumes when
 # GLUVIRT_REQUIRE_GLUSTER=1, else skip.
 TESTS += tests/python/run-pytest.sh
@@ -18,4 +20,5 @@ EXTRA_DIST += \
 	tests/python/test_uri.py \
 	tests/python/test_image_local.py \
 	tests/python/test_gluster.py \
-	tests/python/test_errors.py
+	tests/python/test_errors.py \
+	tests/python/test_lock.py

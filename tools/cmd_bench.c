@@ -91,7 +91,8 @@ static void bench_usage(FILE *out)
     fprintf(out,
             "usage: gluvirt bench [-c COUNT] [-d DEPTH] [-f FMT] [-o OFFSET] [-s SIZE]\n"
             "                     [-S STEP] [-t none|writeback] [-w] [--pattern seq|rand|BYTE]\n"
-            "                     [--seed N] [--completion poll|thread] [--pool-verbose] TARGET\n"
+            "                     [--seed N] [--completion poll|thread] [--pool-verbose] [-U]\n"
+            "                     TARGET\n"
             "Sends COUNT requests of SIZE bytes to TARGET (a gluster URI or a local path),\n"
             "DEPTH at a time, and prints how long they took, as 'qemu-img bench' does.\n"
             "Opening and closing the image are not timed.\n"
@@ -111,6 +112,7 @@ static void bench_usage(FILE *out)
             "  --completion M  where callbacks run: poll (an event loop on this thread,\n"
             "                as QEMU's) or thread (the library's thread); default %s\n"
             "  --pool-verbose  the connection pool's counters and close time on stderr\n"
+            FORCE_SHARE_USAGE
             "Sizes take the suffixes k, M, G, T, P, E (powers of 1024), as in qemu-img.\n",
             DEFAULT_COUNT, MAX_DEPTH, DEFAULT_DEPTH, DEFAULT_REQUEST_SIZE,
             DEFAULT_COMPLETION == GLUVIRT_COMPLETION_POLL ? "poll" : "thread");
@@ -400,6 +402,7 @@ int cmd_bench(int argc, char **argv)
         {"seed", required_argument, NULL, OPT_SEED},
         {"completion", required_argument, NULL, OPT_COMPLETION},
         {"pool-verbose", no_argument, NULL, OPT_POOL_VERBOSE},
+        {"force-share", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -407,7 +410,7 @@ int cmd_bench(int argc, char **argv)
     gluvirt_format format = GLUVIRT_FORMAT_PROBE;
     long count = DEFAULT_COUNT, depth = DEFAULT_DEPTH, fill_byte = 0, seed = 1, i;
     uint64_t request_size = DEFAULT_REQUEST_SIZE, step = 0, offset = 0;
-    int writing = 0, direct = 0, pool_verbose = 0, c, status = EXIT_FAILED;
+    int writing = 0, direct = 0, pool_verbose = 0, force_share = 0, c, status = EXIT_FAILED;
     enum access_pattern pattern = PATTERN_SEQUENTIAL;
     gluvirt_open_options *open_options = NULL;
     struct bench_request *requests = NULL;
@@ -419,7 +422,7 @@ int cmd_bench(int argc, char **argv)
     double took, start;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+c:d:f:o:s:S:t:wh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+c:d:f:o:s:S:t:wUh", options, NULL)) != -1) {
         switch (c) {
         case 'c':
             if (parse_count(optarg, 0, INT_MAX, &count) < 0) {
@@ -457,6 +460,9 @@ int cmd_bench(int argc, char **argv)
             break;
         case 'w':
             writing = 1;
+            break;
+        case 'U':
+            force_share = 1;
             break;
         case OPT_PATTERN:
             if (!strcmp(optarg, "seq")) {
@@ -514,6 +520,7 @@ int cmd_bench(int argc, char **argv)
         gluvirt_open_options_set_format(open_options, format) < 0 ||
         gluvirt_open_options_set_writable(open_options, writing) < 0 ||
         gluvirt_open_options_set_direct(open_options, direct) < 0 ||
+        gluvirt_open_options_set_force_share(open_options, force_share) < 0 ||
         gluvirt_open_options_set_completion(open_options, mode) < 0 ||
         gluvirt_open_options_set_queue_depth(open_options, (unsigned)depth + 1) < 0 ||
         !(pool = gluvirt_pool_new(NULL))) {

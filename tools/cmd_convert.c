@@ -41,7 +41,7 @@ static void convert_usage(FILE *out)
 {
     fprintf(out,
             "usage: gluvirt convert [-f raw|qcow2] [-O raw] [-p] [--snapshot NAME]\n"
-            "                       [--backing any|same-store|none] SRC DST\n"
+            "                       [--backing any|same-store|none] [-U] SRC DST\n"
             "Copies the virtual disk of SRC into DST.  Each is a gluster URI or a local path;\n"
             "DST '-' is standard output.  DST is created when it does not exist, and\n"
             "emptied when it does.\n"
@@ -55,7 +55,9 @@ static void convert_usage(FILE *out)
             "                   and -l snapshot.id=S as in qemu-img\n"
             "  --backing P      which backing files the source may name: same-store\n"
             "                   (default: its own volume or local directory tree), any, or\n"
-            "                   none (what the source does not hold reads as zeros)\n");
+            "                   none (what the source does not hold reads as zeros)\n"
+            "  -U, --force-share  open SRC even while another process (QEMU or gluvirt)\n"
+            "                   writes it, as qemu-img -U; the copy may then be inconsistent\n");
 }
 
 /* -O FMT; the source's -f is parse_image_format's. */
@@ -336,6 +338,7 @@ int cmd_convert(int argc, char **argv)
         {"progress", no_argument, NULL, 'p'},
         {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
         {"backing", required_argument, NULL, OPT_BACKING},
+        {"force-share", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -349,7 +352,7 @@ int cmd_convert(int argc, char **argv)
     int64_t size;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:O:l:ph", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+f:O:l:pUh", options, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (parse_image_format("convert", optarg, &src_options.format) < 0)
@@ -361,6 +364,9 @@ int cmd_convert(int argc, char **argv)
             break;
         case 'p':
             progress.enabled = 1;
+            break;
+        case 'U':
+            src_options.force_share = 1;
             break;
         case 'l':
         case OPT_SNAPSHOT:

@@ -24,7 +24,7 @@ static void info_usage(FILE *out)
 {
     fprintf(out,
             "usage: gluvirt info [--json|--output=json|human] [--backing-chain] [-f FMT]\n"
-            "                    [--backing any|same-store|none] [-v] TARGET\n"
+            "                    [--backing any|same-store|none] [-v] [-U] TARGET\n"
             "Describes an image as 'qemu-img info' does.  TARGET is a gluster URI or a\n"
             "local path.\n"
             "  --json          one JSON object with qemu-img info's keys\n"
@@ -34,7 +34,8 @@ static void info_usage(FILE *out)
             "                  first bytes (and a note on stderr says so)\n"
             "  --backing P     which backing files may be opened: same-store (default: the\n"
             "                  image's own volume or local directory tree), any, none\n"
-            "  -v              the connection pool's counters and close time on stderr\n");
+            "  -v              the connection pool's counters and close time on stderr\n"
+            FORCE_SHARE_USAGE);
 }
 
 /*
@@ -387,7 +388,7 @@ static void warn_about(gluvirt_image *image, const char *filename)
 static int may_be_the_backing_file(int error)
 {
     return error == EPERM || error == EACCES || error == ENOENT || error == ENOTSUP ||
-           error == EINVAL || error == ELOOP || error == EIO;
+           error == EINVAL || error == ELOOP || error == EIO || error == EBUSY;
 }
 
 int cmd_info(int argc, char **argv)
@@ -400,6 +401,7 @@ int cmd_info(int argc, char **argv)
         {"backing", required_argument, NULL, OPT_BACKING},
         {"format", required_argument, NULL, 'f'},
         {"verbose", no_argument, NULL, 'v'},
+        {"force-share", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -411,7 +413,7 @@ int cmd_info(int argc, char **argv)
     double start;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+jf:vh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+jf:vUh", options, NULL)) != -1) {
         switch (c) {
         case 'j':
             as_json = 1;
@@ -437,6 +439,9 @@ int cmd_info(int argc, char **argv)
             break;
         case 'v':
             verbose = 1;
+            break;
+        case 'U':
+            open_options.force_share = 1;
             break;
         case 'h':
             info_usage(stdout);

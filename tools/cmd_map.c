@@ -35,7 +35,7 @@ static void map_usage(FILE *out)
 {
     fprintf(out,
             "usage: gluvirt map [--output=json|human] [-f FMT] [--start-offset N]\n"
-            "                   [--max-length N] [--backing any|same-store|none] TARGET\n"
+            "                   [--max-length N] [--backing any|same-store|none] [-U] TARGET\n"
             "Prints where each range of the image's virtual disk comes from, as\n"
             "'qemu-img map' does: which layer of the backing chain (depth), whether it is\n"
             "allocated (present), reads as zeros (zero), is stored data (data), and where\n"
@@ -48,6 +48,7 @@ static void map_usage(FILE *out)
             "  --max-length N    map at most N bytes\n"
             "  --backing P       which backing files may be opened: same-store (default),\n"
             "                    any, none\n"
+            FORCE_SHARE_USAGE
             "Sizes take the suffixes k, M, G, T, P, E (powers of 1024), as in qemu-img.\n");
 }
 
@@ -236,6 +237,7 @@ int cmd_map(int argc, char **argv)
         {"max-length", required_argument, NULL, OPT_MAX_LENGTH},
         {"backing", required_argument, NULL, OPT_BACKING},
         {"format", required_argument, NULL, 'f'},
+        {"force-share", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -248,7 +250,7 @@ int cmd_map(int argc, char **argv)
     int64_t size;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+f:Uh", options, NULL)) != -1) {
         switch (c) {
         case OPT_OUTPUT:
             if (strcmp(optarg, "json") && strcmp(optarg, "human")) {
@@ -274,6 +276,9 @@ int cmd_map(int argc, char **argv)
         case 'f':
             if (parse_image_format("map", optarg, &open_options.format) < 0)
                 return EXIT_USAGE;
+            break;
+        case 'U':
+            open_options.force_share = 1;
             break;
         case 'h':
             map_usage(stdout);

@@ -40,8 +40,15 @@ struct image_options {
     gluvirt_format format;          /* -f; GLUVIRT_FORMAT_PROBE when not given */
     gluvirt_backing_policy backing; /* --backing; GLUVIRT_BACKING_SAME_STORE */
     const char *snapshot;           /* an internal snapshot's name or id, or NULL */
+    int force_share;                /* -U: open beside a writer (qemu-img's -U) */
 };
-#define IMAGE_OPTIONS_DEFAULT {GLUVIRT_FORMAT_PROBE, GLUVIRT_BACKING_SAME_STORE, NULL}
+#define IMAGE_OPTIONS_DEFAULT {GLUVIRT_FORMAT_PROBE, GLUVIRT_BACKING_SAME_STORE, NULL, 0}
+
+/* The words of -U / --force-share in every command's usage. */
+#define FORCE_SHARE_USAGE \
+    "  -U, --force-share  open the image even while another process (QEMU or\n" \
+    "                  gluvirt) writes it, as qemu-img -U; what is read may be changing\n"
+
 
 /* Whether target is meant as a gluster URI ("gluster...:..."), as the
  * library decides it, rather than a local path. */

@@ -55,6 +55,7 @@ gluvirt_image *open_image(gluvirt_pool *pool, const char *target, const struct i
 
     if (options && gluvirt_open_options_set_format(options, o->format) == 0 &&
         gluvirt_open_options_set_backing(options, o->backing) == 0 &&
+        gluvirt_open_options_set_force_share(options, o->force_share) == 0 &&
         (!o->snapshot || gluvirt_open_options_set_snapshot(options, o->snapshot) == 0))
         image = gluvirt_image_open(pool, target, options);
     gluvirt_open_options_free(options);

@@ -79,12 +79,58 @@ GLUVIRT_API int gluvirt_open_options_set_snapshot(gluvirt_open_options *options,
                                                   const char *name_or_id);
 
 /*
+ * Image locking.  An open takes the locks QEMU takes on image files, so
+ * that two writers never share a disk, whether each is QEMU or gluvirt:
+ * on a local file the same OFD locks on the same bytes as QEMU (QEMU and
+ * gluvirt refuse each other); on a volume, byte-range locks on the same
+ * bytes through gfapi, which another pool, process or host sees (QEMU's
+ * gluster driver takes none, so there only gluvirt's opens see each
+ * other).  A writable open refuses an image another opens for writing,
+ * or reads as qcow2; a read-only qcow2 open refuses an image another
+ * writes, since its metadata may change underneath; a read-only raw open
+ * refuses nothing.  Backing files are locked as read-only opens.  The
+ * refusal is EBUSY with a message that names the image, what conflicts
+ * and, on a volume, the holder's process id.  Locks go when the image is
+ * closed and at once when its process dies.  On a volume they also go when
+ * the bricks drop a client whose host is lost: by TCP keepalive, after the
+ * volume's server.keepalive-time + server.keepalive-interval x
+ * server.keepalive-count (38 s with the defaults); until then a new writer
+ * gets EBUSY.
+ *
+ * gluvirt_open_options_set_force_share: a read-only open that shares every
+ * permission, so that it opens beside a writer (qemu-img's -U), at the
+ * price of reading what may be changing.  With a writable open,
+ * gluvirt_image_open fails with EINVAL.  Default off.  Returns 0, or -1
+ * (EINVAL) for NULL options.  Since 1.1.
+ */
+GLUVIRT_API int gluvirt_open_options_set_force_share(gluvirt_open_options *options,
+                                                     int force_share);
+
+typedef enum gluvirt_locking_mode {
+    GLUVIRT_LOCKING_ON = 0, /* the default */
+    GLUVIRT_LOCKING_OFF = 1 /* take and check no locks */
+} gluvirt_locking_mode;
+
+/*
+ * gluvirt_open_options_set_locking: GLUVIRT_LOCKING_OFF opens without
+ * taking or checking locks (QEMU's file.locking=off), for writers that
+ * coordinate themselves (a cluster manager that guarantees one writer per
+ * disk) and for storage that cannot lock (the open then fails with ENOLCK
+ * or ENOTSUP and says so).  Nothing then protects the image from a second
+ * writer.  Returns 0, or -1 (EINVAL) for NULL options or an unknown mode.
+ * Since 1.1.
+ */
+GLUVIRT_API int gluvirt_open_options_set_locking(gluvirt_open_options *options,
+                                                 gluvirt_locking_mode mode);
+
+/*
  * gluvirt_image_open: open target, which is a gluster URI ("gluster://...")
  * or a local path.  pool serves gluster targets (NULL: a pool private to
  * this image); options may be NULL for the defaults.
  * Returns NULL with errno and a message on failure: the pool's connect
  * errors, ENOENT (no such image), EACCES, EISDIR, ENOTSUP (a format this
- * version cannot read), EINVAL.  Since 1.0.
+ * version cannot read), EINVAL, and since 1.1 EBUSY (another writer holds the
+ * image: see image locking above).  Since 1.0.
  *
  * Writable qcow2 images: versions 2 and 3 with 16-bit refcounts, with or
  * without a backing file (which is only read).  Internal snapshots,

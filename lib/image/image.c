@@ -225,6 +225,11 @@ static int open_format(gluvirt_image *image, const struct open_request *req,
 
     if (choose_format(image->storage, req->format, &format) < 0)
         return -1;
+    /* Locked before the driver reads metadata another writer may be
+     * changing; backing files as readers. */
+    if (glv_image_lock(image->storage, image->name, o, image->writable,
+                       format == GLUVIRT_FORMAT_QCOW2) < 0)
+        return -1;
     if (format == GLUVIRT_FORMAT_QCOW2) {
         struct glv_qcow2_options q = {o->l2_cache_size, snapshot,
                                       glv_image_sibling_opener(ctx), image->writable};
@@ -259,6 +264,9 @@ static gluvirt_image *open_image(struct open_request *req)
     image->own_pool = req->own_pool;
     image->pool = req->pool;
     image->writable = writable;
+    if (!req->parent && glv_image_check_lock_options(req->options, req->uri ? req->uri->path
+                                                                            : req->path) < 0)
+        goto fail;
     if (req->uri) {
         if (!(image->uri = gluvirt_uri_dup(req->uri)) || !(image->name = uri_name(req->uri)))
             goto fail;
@@ -284,7 +292,7 @@ fail:
 
 static const gluvirt_open_options default_options = {
     GLUVIRT_FORMAT_RAW, 0, 0, GLUVIRT_COMPLETION_THREAD, GLV_DEFAULT_QUEUE_DEPTH, 0,
-    GLUVIRT_BACKING_SAME_STORE, NULL};
+    GLUVIRT_BACKING_SAME_STORE, NULL, 0, GLUVIRT_LOCKING_ON};
 
 gluvirt_image *glv_image_open_in_chain(gluvirt_pool *pool, const gluvirt_uri *uri,
                                        const char *path, gluvirt_format format,

@@ -329,6 +329,10 @@ static struct glv_storage *open_sibling(void *arg, const char *name, int writabl
         return NULL;
     s = r.uri ? glv_storage_gluster_open(image->pool, r.uri, flags)
               : glv_storage_local_open(r.path, flags);
+    if (s && glv_image_lock(s, s->name, ctx->options, writable, 0) < 0) {
+        s->ops->close(s);
+        s = NULL;
+    }
     resolved_release(&r);
     return s;
 }

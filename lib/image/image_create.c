@@ -240,7 +240,10 @@ static int check_backing(gluvirt_pool *pool, const gluvirt_uri *uri, const char 
     int64_t got;
     int rc = -1;
 
-    if (!open || gluvirt_open_options_set_format(open, o->backing_format) < 0)
+    /* Read only for its size, beside whoever writes it, as QEMU does when it
+     * makes an overlay of a disk in use (force-share). */
+    if (!open || gluvirt_open_options_set_format(open, o->backing_format) < 0 ||
+        gluvirt_open_options_set_force_share(open, 1) < 0)
         goto out;
     if (glv_uri_names_gluster(name)) {
         if (!(where = gluvirt_uri_parse(name)))

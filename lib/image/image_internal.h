@@ -15,6 +15,8 @@ struct gluvirt_open_options {
     uint64_t l2_cache_size;
     gluvirt_backing_policy backing;
     char *snapshot;
+    int force_share;
+    gluvirt_locking_mode locking;
 };
 
 struct gluvirt_image {
@@ -79,6 +81,15 @@ int glv_image_check_range(gluvirt_image *image, const char *call, uint64_t offse
 struct glv_aio *glv_aio_new(gluvirt_completion_mode mode, unsigned depth, int readahead);
 /* Wait for every request in flight, run its callbacks, stop the threads. */
 void glv_aio_free(struct glv_aio *aio);
+
+/* Image locking (image_lock.c).  check_lock_options: -1 (EINVAL) for
+ * options that contradict each other.  lock: take the locks QEMU would for
+ * an open of storage (writable: written; metadata: a qcow2 image, whose
+ * metadata must not change under a reader) under o; 0, or -1 with EBUSY
+ * and the message when another open conflicts. */
+int glv_image_check_lock_options(const gluvirt_open_options *o, const char *name);
+int glv_image_lock(struct glv_storage *storage, const char *name, const gluvirt_open_options *o,
+                   int writable, int metadata);
 
 #define GLV_DEFAULT_QUEUE_DEPTH 128
 #define GLV_MAX_QUEUE_DEPTH 4096

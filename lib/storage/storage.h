@@ -52,6 +52,16 @@ struct glv_storage_ops {
     int (*chown)(struct glv_storage *s, int64_t uid, int64_t gid);
     /* Remove the file again (a creation that failed); close still follows. */
     void (*remove)(struct glv_storage *s);
+
+    /* Optional, for image locking (storage_lock.c): byte-range locks that
+     * belong to this open of the file alone, so that a second open of the
+     * same file, in this process or any other, conflicts with them.
+     * lock_byte: take (take 1) a shared lock on one byte, or drop it
+     * (take 0); 0, or -1 with errno (nothing recorded).  lock_test: whether
+     * another open holds a lock on byte: 1 (*holder: its process id, or 0
+     * when the storage cannot tell), 0 free, -1 with errno. */
+    int (*lock_byte)(struct glv_storage *s, uint64_t byte, int take);
+    int (*lock_test)(struct glv_storage *s, uint64_t byte, int64_t *holder);
 };
 
 struct glv_storage {
@@ -59,6 +69,8 @@ struct glv_storage {
     char *name; /* for messages: the URI or the path */
     int writable;
     int flush_failed; /* sticky: data written before a failed flush may be lost */
+    unsigned locked_perm;     /* what glv_storage_lock holds: permission bits */
+    unsigned locked_unshared; /* and the bits it refuses to share */
 };
 
 /* Open flags shared by the backends. */
@@ -82,6 +94,36 @@ struct glv_storage *glv_storage_local_create(const char *path, int overwrite);
 /* The largest piece a backend sends in one call; bigger requests are split
  * (gfapi fails transfers of 1 GiB or more). */
 #define GLV_STORAGE_MAX_TRANSFER (512u << 20)
+
+/* ---- image locking (storage_lock.c) ----
+ *
+ * QEMU's scheme for image files (block/file-posix.c), so that QEMU and
+ * gluvirt see each other: an opener holds a shared lock on byte 100 + i for
+ * each permission i it uses, and on byte 200 + i for each permission it
+ * does not let others use.  An opener is refused when another holds a byte
+ * 200 + i of a permission it wants, or a byte 100 + i of a permission it
+ * does not share.  Bit i of the masks below is permission i, in QEMU's
+ * order. */
+#define GLV_PERM_CONSISTENT_READ 0x1u
+#define GLV_PERM_WRITE 0x2u
+#define GLV_PERM_WRITE_UNCHANGED 0x4u
+#define GLV_PERM_RESIZE 0x8u
+#define GLV_PERM_ALL 0xfu
+
+#define GLV_LOCK_PERM_BASE 100u
+#define GLV_LOCK_SHARED_BASE 200u
+
+/* Take the locks of perm (the permissions s is opened to use) and of the
+ * permissions outside shared, then check that no other open of the file
+ * conflicts.  0; -1 with EBUSY and a message that names the image, the
+ * permission and, where the storage knows it, the holder's process (name:
+ * the image as messages call it); -1 with another errno when the storage
+ * cannot lock (ENOLCK, ENOTSUP: the message says how to open without
+ * locking).  Nothing stays locked after a failure. */
+int glv_storage_lock(struct glv_storage *s, const char *name, unsigned perm, unsigned shared);
+
+/* Drop every lock glv_storage_lock took on s (closing the file does too). */
+void glv_storage_unlock(struct glv_storage *s);
 
 /* ---- shared by the backends (storage_common.c) ---- */
 

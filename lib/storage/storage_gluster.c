@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gluster/pool_internal.h"
 #include "storage/storage.h"
@@ -138,8 +140,10 @@ static void gluster_close(struct glv_storage *s)
 {
     struct gluster_storage *g = gs(s);
 
-    if (g->fd)
+    if (g->fd) {
+        glv_storage_unlock(s);
         glfs_close(g->fd);
+    }
     if (__atomic_load_n(&g->wrote, __ATOMIC_RELAXED))
         glv_connection_note_write(g->connection);
     gluvirt_connection_release(g->connection);
@@ -197,6 +201,57 @@ static void gluster_remove(struct glv_storage *s)
 
     __atomic_store_n(&g->wrote, 1, __ATOMIC_RELAXED);
     glfs_unlink(glv_connection_glfs(g->connection), g->path);
+}
+
+/* ------------------------------------------------------------ locking */
+
+/* The bricks' byte-range locks (features/locks).  A lock belongs to a
+ * client and a lock owner: every open gets an owner of its own
+ * (gluster_open), so that two opens through one pooled connection conflict
+ * like two processes.  The bricks drop a client's locks when it unlocks,
+ * closes the file, or its connection goes (at once when the process dies;
+ * when its host is lost, once the brick's TCP keepalive gives up:
+ * server.keepalive-time + interval x count, 38 s by default). */
+static int gluster_lock_byte(struct glv_storage *s, uint64_t byte, int take)
+{
+    struct flock fl = {.l_type = take ? F_RDLCK : F_UNLCK, .l_whence = SEEK_SET,
+                       .l_start = (off_t)byte, .l_len = 1, .l_pid = getpid()};
+
+    errno = 0;
+    if (glfs_posix_lock(gs(s)->fd, F_SETLK, &fl) == 0)
+        return 0;
+    if (!errno)
+        errno = EIO;
+    return -1;
+}
+
+static int gluster_lock_test(struct glv_storage *s, uint64_t byte, int64_t *holder)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)byte,
+                       .l_len = 1, .l_pid = getpid()};
+
+    errno = 0;
+    if (glfs_posix_lock(gs(s)->fd, F_GETLK, &fl) < 0) {
+        if (!errno)
+            errno = EIO;
+        return -1;
+    }
+    /* The holder's l_pid is the one it sent: its process id on its host. */
+    *holder = fl.l_type != F_UNLCK && fl.l_pid > 0 ? fl.l_pid : 0;
+    return fl.l_type != F_UNLCK;
+}
+
+/* A lock owner no other open of this process shares: the process id, this
+ * storage's address, and a count against address reuse.  (Opens from other
+ * processes or pools are other clients to the bricks anyway.) */
+static int set_lock_owner(struct gluster_storage *g)
+{
+    static uint64_t opens;
+    uint64_t owner[3] = {(uint64_t)getpid(), (uint64_t)(uintptr_t)g,
+                         __atomic_add_fetch(&opens, 1, __ATOMIC_RELAXED)};
+
+    errno = 0;
+    return glfs_fd_set_lkowner(g->fd, owner, (int)sizeof owner);
 }
 
 struct aio_context {
@@ -272,6 +327,8 @@ static const struct glv_storage_ops gluster_ops = {
     .allocate = gluster_allocate,
     .chown = gluster_chown,
     .remove = gluster_remove,
+    .lock_byte = gluster_lock_byte,
+    .lock_test = gluster_lock_test,
 };
 
 static void set_open_error(const gluvirt_uri *uri, int err)
@@ -345,6 +402,11 @@ struct glv_storage *glv_storage_gluster_open(gluvirt_pool *pool, const gluvirt_u
     }
     if (glfs_fstat(g->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         set_open_error(uri, EISDIR);
+        goto fail;
+    }
+    if (set_lock_owner(g) < 0) {
+        glv_set_error(errno ? errno : EIO, "cannot give the open of %s a lock owner: %s",
+                      g->base.name, strerror(errno ? errno : EIO));
         goto fail;
     }
     return &g->base;

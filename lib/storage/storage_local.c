@@ -119,6 +119,31 @@ static int64_t local_allocated(struct glv_storage *s)
     return (int64_t)st.st_blocks * 512;
 }
 
+/* ------------------------------------------------------------ locking */
+
+/* OFD locks, as QEMU takes them: they belong to this open file description,
+ * so a second open conflicts even in the same process, and they go when
+ * the descriptor closes or the process dies. */
+static int local_lock_byte(struct glv_storage *s, uint64_t byte, int take)
+{
+    struct flock fl = {.l_type = take ? F_RDLCK : F_UNLCK, .l_whence = SEEK_SET,
+                       .l_start = (off_t)byte, .l_len = 1};
+
+    return fcntl(ls(s)->fd, F_OFD_SETLK, &fl);
+}
+
+static int local_lock_test(struct glv_storage *s, uint64_t byte, int64_t *holder)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)byte,
+                       .l_len = 1};
+
+    if (fcntl(ls(s)->fd, F_OFD_GETLK, &fl) < 0)
+        return -1;
+    /* OFD locks have no owning process (l_pid is -1); a classic one does. */
+    *holder = fl.l_pid > 0 ? fl.l_pid : 0;
+    return fl.l_type != F_UNLCK;
+}
+
 /* ------------------------------------------------------------ creation */
 
 /* Reserve with posix_fallocate; zeros written as data are the caller's. */
@@ -158,6 +183,8 @@ static const struct glv_storage_ops local_ops = {
     .allocate = local_allocate,
     .chown = local_chown,
     .remove = local_remove,
+    .lock_byte = local_lock_byte,
+    .lock_test = local_lock_test,
 };
 
 /* The storage for path opened (or created) with flags, mode 0644; NULL with

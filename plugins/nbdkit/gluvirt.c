@@ -41,6 +41,7 @@ static gluvirt_format format = GLUVIRT_FORMAT_RAW;
 static gluvirt_backing_policy backing = GLUVIRT_BACKING_SAME_STORE;
 static char *snapshot;
 static int direct;
+static int force_share;
 static gluvirt_pool *pool;
 
 struct handle {
@@ -104,6 +105,11 @@ static int gluvirt_config(const char *key, const char *value)
     } else if (strcmp(key, "direct") == 0) {
         if ((direct = nbdkit_parse_bool(value)) < 0) {
             nbdkit_error("direct=%s: say true or false", value);
+            return -1;
+        }
+    } else if (strcmp(key, "force_share") == 0) {
+        if ((force_share = nbdkit_parse_bool(value)) < 0) {
+            nbdkit_error("force_share=%s: say true or false", value);
             return -1;
         }
     } else {
@@ -182,7 +188,9 @@ static int gluvirt_config_complete(void)
     "backing=POLICY     which backing files a qcow2 image may name:\n"                    \
     "                   same-store (default), any, none\n"                                 \
     "snapshot=NAME      serve a qcow2 internal snapshot (read-only)\n"                     \
-    "direct=BOOL        O_DIRECT where the storage allows it"
+    "direct=BOOL        O_DIRECT where the storage allows it\n"                          \
+    "force_share=BOOL   serve read-only even while another process (QEMU or\n"           \
+    "                   gluvirt) writes the image, as qemu-img -U"
 
 /* gfapi's threads are not carried over a fork: make the pool in the
  * process that serves. */
@@ -210,6 +218,7 @@ static gluvirt_image *open_image(int writable)
         gluvirt_open_options_set_backing(options, backing) == 0 &&
         gluvirt_open_options_set_writable(options, writable) == 0 &&
         gluvirt_open_options_set_direct(options, direct) == 0 &&
+        gluvirt_open_options_set_force_share(options, force_share) == 0 &&
         (!snapshot || gluvirt_open_options_set_snapshot(options, snapshot) == 0))
         image = target_uri ? gluvirt_image_open_uri(pool, target_uri, options)
                            : gluvirt_image_open(pool, target, options);
@@ -225,7 +234,7 @@ static void *gluvirt_open(int readonly)
         nbdkit_error("calloc: %m");
         return NULL;
     }
-    h->writable = !readonly && !snapshot;
+    h->writable = !readonly && !snapshot && !force_share;
     h->image = open_image(h->writable);
     if (!h->image && h->writable &&
         (gluvirt_errno() == EROFS || gluvirt_errno() == ENOTSUP)) {

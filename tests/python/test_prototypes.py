@@ -137,6 +137,7 @@ def test_enum_values_the_binding_uses():
 
     check("gluvirt_format", "GLUVIRT_FORMAT_", _image.FORMATS)
     check("gluvirt_backing_policy", "GLUVIRT_BACKING_", _image.BACKING_POLICIES)
+    check("gluvirt_locking_mode", "GLUVIRT_LOCKING_", _image.LOCKING_MODES)
     check("gluvirt_preallocation", "GLUVIRT_PREALLOC_", _create.PREALLOCATIONS)
     check("gluvirt_pool_counter", "GLUVIRT_POOL_", {n: i for i, n in enumerate(_pool.COUNTERS)})
     check("gluvirt_transport", "GLUVIRT_TRANSPORT_", {v: k for k, v in _uri._TRANSPORTS.items()})

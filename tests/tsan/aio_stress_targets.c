@@ -38,7 +38,11 @@ gluvirt_image *open_image(const struct target *t, const char *name, gluvirt_form
     if (!options || gluvirt_open_options_set_format(options, format) != 0 ||
         gluvirt_open_options_set_writable(options, writable) != 0 ||
         gluvirt_open_options_set_completion(options, mode) != 0 ||
-        gluvirt_open_options_set_queue_depth(options, depth) != 0) {
+        gluvirt_open_options_set_queue_depth(options, depth) != 0 ||
+        /* The churn threads write their own ranges of one raw file through
+         * handles of their own at once: writers that coordinate themselves,
+         * which image locking would refuse. */
+        gluvirt_open_options_set_locking(options, GLUVIRT_LOCKING_OFF) != 0) {
         fprintf(stderr, "aio_stress: open options: %s\n", gluvirt_errmsg());
         exit(2);
     }

@@ -126,6 +126,8 @@ PROTOTYPES = {
     "gluvirt_open_options_set_snapshot": (c_int, [OPEN_OPTIONS, c_char_p], NEGATIVE),
     "gluvirt_open_options_set_completion": (c_int, [OPEN_OPTIONS, ENUM], NEGATIVE),
     "gluvirt_open_options_set_queue_depth": (c_int, [OPEN_OPTIONS, c_uint], NEGATIVE),
+    "gluvirt_open_options_set_force_share": (c_int, [OPEN_OPTIONS, c_int], NEGATIVE),
+    "gluvirt_open_options_set_locking": (c_int, [OPEN_OPTIONS, ENUM], NEGATIVE),
     # image.h: the handle and synchronous I/O
     "gluvirt_image_open": (IMAGE, [POOL, c_char_p, OPEN_OPTIONS], NULL),
     "gluvirt_image_open_uri": (IMAGE, [POOL, URI, OPEN_OPTIONS], NULL),

@@ -15,6 +15,7 @@ from gluvirt._uri import Uri
 FORMATS = {"raw": 0, "qcow2": 1, "probe": 2}          # enum gluvirt_format
 BACKING_POLICIES = {"same-store": 0, "any": 1, "none": 2}  # enum gluvirt_backing_policy
 COMPLETION_POLL = 1                                     # enum gluvirt_completion_mode
+LOCKING_MODES = {"on": 0, "off": 1}                     # enum gluvirt_locking_mode
 
 
 def open(target, format=None, writable=False, pool=None, **options):
@@ -33,10 +34,13 @@ def open(target, format=None, writable=False, pool=None, **options):
     l2_cache_size=BYTES (qcow2), backing="same-store"|"any"|"none" (which
     backing files a qcow2 image may name), snapshot=NAME_OR_ID (read a qcow2
     image as it was at an internal snapshot), queue_depth=N (asynchronous
-    requests in flight, 1..4096).
+    requests in flight, 1..4096), force_share=True (a read-only open beside
+    another writer, as qemu-img -U), locking="on"|"off" ("off": take and
+    check no image locks, for writers that coordinate themselves).
 
-    Raises gluvirt.Error: ENOENT, EACCES, EISDIR, ENOTSUP, EINVAL and the
-    pool's connect errors (ECONNREFUSED, ETIMEDOUT, ...).
+    Raises gluvirt.Error: ENOENT, EACCES, EISDIR, ENOTSUP, EINVAL, EBUSY
+    (another process, QEMU or gluvirt, writes the image; the message says
+    what to do) and the pool's connect errors (ECONNREFUSED, ETIMEDOUT, ...).
     """
     if pool is not None and not isinstance(pool, Pool):
         raise TypeError("pool must be a gluvirt.Pool, not %s" % type(pool).__name__)
@@ -70,6 +74,14 @@ def _option_setters(format, writable, options):
         setters.append((lib.gluvirt_open_options_set_writable, (1,)))
     if options.pop("direct", False):
         setters.append((lib.gluvirt_open_options_set_direct, (1,)))
+    if options.pop("force_share", False):
+        setters.append((lib.gluvirt_open_options_set_force_share, (1,)))
+    if options.get("locking") is not None:
+        mode = options.pop("locking")
+        if mode not in LOCKING_MODES:
+            raise ValueError("locking must be one of %s, not %r"
+                             % (", ".join(LOCKING_MODES), mode))
+        setters.append((lib.gluvirt_open_options_set_locking, (LOCKING_MODES[mode],)))
     if options.get("l2_cache_size") is not None:
         setters.append((lib.gluvirt_open_options_set_l2_cache_size,
                         (_nonnegative(options.pop("l2_cache_size"), "l2_cache_size"),)))
@@ -86,11 +98,12 @@ def _option_setters(format, writable, options):
         setters.append((lib.gluvirt_open_options_set_queue_depth,
                         (_nonnegative(options.pop("queue_depth"), "queue_depth"),)))
     leftover = sorted(k for k, v in options.items()
-                      if v is not None and k not in ("direct", "l2_cache_size", "backing",
-                                                     "snapshot", "queue_depth"))
+                      if v is not None and k not in ("direct", "force_share", "l2_cache_size",
+                                                     "backing", "snapshot", "queue_depth"))
     if leftover:
-        raise TypeError("gluvirt.open() got unknown options: %s (known: direct, "
-                        "l2_cache_size, backing, snapshot, queue_depth)" % ", ".join(leftover))
+        raise TypeError("gluvirt.open() got unknown options: %s (known: direct, force_share, "
+                        "locking, l2_cache_size, backing, snapshot, queue_depth)"
+                        % ", ".join(leftover))
     return setters
 
 
