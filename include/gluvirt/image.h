@@ -132,11 +132,14 @@ GLUVIRT_API int gluvirt_open_options_set_locking(gluvirt_open_options *options,
  * version cannot read), EINVAL, and since 1.1 EBUSY (another writer holds the
  * image: see image locking above).  Since 1.0.
  *
- * Writable qcow2 images: versions 2 and 3 with 16-bit refcounts, with or
- * without a backing file (which is only read).  Internal snapshots,
- * compressed clusters, external data files, extended L2 entries, lazy
- * refcounts, other refcount widths and persistent bitmaps give ENOTSUP for
- * a writable open (read-only opens work), an image marked corrupt EROFS.
+ * Writable qcow2 images: versions 2 and 3, every cluster size and refcount
+ * width, internal snapshots (shared clusters are copied before they are
+ * written), compressed clusters (replaced by normal ones when written),
+ * extended L2 entries, external data files, lazy refcounts (the dirty bit
+ * is set while open and cleared on a clean close) and backing files (only
+ * read).  Persistent bitmaps give ENOTSUP for a writable open (read-only
+ * opens work); an image marked corrupt, or left dirty by a writer that
+ * stopped, gives EROFS until repaired (gluvirt check -r all).
  * A write that would overwrite the image's own metadata (a damaged image)
  * fails with EIO and marks the image corrupt.
  */
