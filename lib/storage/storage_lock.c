@@ -97,16 +97,37 @@ static int refuse_unshared(struct glv_storage *s, const char *name, unsigned i, 
     return -1;
 }
 
+/* Whether another open holds byte base + i for a bit i of mask: 1 (the
+ * first such i in *which, the holder in *holder), 0, or -1 with the error
+ * set and every lock dropped. */
+static int find_holder(struct glv_storage *s, const char *name, unsigned mask, unsigned base,
+                       unsigned *which, int64_t *holder)
+{
+    for (unsigned i = 0; i < PERM_COUNT; i++) {
+        int rc;
+
+        if (!(mask & 1u << i))
+            continue;
+        if ((rc = s->ops->lock_test(s, base + i, holder)) < 0)
+            return lock_failed(s, name, base + i, errno);
+        if (rc) {
+            *which = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int glv_storage_lock(struct glv_storage *s, const char *name, unsigned perm, unsigned shared)
 {
-    unsigned unshared = ~shared & GLV_PERM_ALL;
+    unsigned unshared = ~shared & GLV_PERM_ALL, i;
     int64_t holder;
     int rc;
 
     perm &= GLV_PERM_ALL;
     if (!s->ops->lock_byte || !s->ops->lock_test)
         return lock_failed(s, name, GLV_LOCK_PERM_BASE, ENOTSUP);
-    for (unsigned i = 0; i < PERM_COUNT; i++) {
+    for (i = 0; i < PERM_COUNT; i++) {
         unsigned bit = 1u << i;
 
         if ((perm & bit) && s->ops->lock_byte(s, GLV_LOCK_PERM_BASE + i, 1) < 0)
@@ -118,21 +139,9 @@ int glv_storage_lock(struct glv_storage *s, const char *name, unsigned perm, uns
     }
     /* Someone using what this open will not share first: for two writers
      * that names the other writer, the clearer message. */
-    for (unsigned i = 0; i < PERM_COUNT; i++) {
-        if (!(unshared & 1u << i))
-            continue;
-        if ((rc = s->ops->lock_test(s, GLV_LOCK_PERM_BASE + i, &holder)) < 0)
-            return lock_failed(s, name, GLV_LOCK_PERM_BASE + i, errno);
-        if (rc)
-            return refuse_held(s, name, i, perm, holder);
-    }
-    for (unsigned i = 0; i < PERM_COUNT; i++) {
-        if (!(perm & 1u << i))
-            continue;
-        if ((rc = s->ops->lock_test(s, GLV_LOCK_SHARED_BASE + i, &holder)) < 0)
-            return lock_failed(s, name, GLV_LOCK_SHARED_BASE + i, errno);
-        if (rc)
-            return refuse_unshared(s, name, i, perm, holder);
-    }
+    if ((rc = find_holder(s, name, unshared, GLV_LOCK_PERM_BASE, &i, &holder)) != 0)
+        return rc < 0 ? -1 : refuse_held(s, name, i, perm, holder);
+    if ((rc = find_holder(s, name, perm, GLV_LOCK_SHARED_BASE, &i, &holder)) != 0)
+        return rc < 0 ? -1 : refuse_unshared(s, name, i, perm, holder);
     return 0;
 }

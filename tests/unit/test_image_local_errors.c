@@ -275,8 +275,14 @@ Test(image_local_errors, null_arguments_einval)
 
         cr_assert_eq(gluvirt_open_options_set_format(options, (gluvirt_format)42), -1);
         assert_error(EINVAL, "unknown format");
+        cr_assert_eq(gluvirt_open_options_set_locking(options, (gluvirt_locking_mode)7), -1);
+        assert_error(EINVAL, "GLUVIRT_LOCKING_ON or GLUVIRT_LOCKING_OFF");
         gluvirt_open_options_free(options);
     }
+    cr_assert_eq(gluvirt_open_options_set_force_share(NULL, 1), -1);
+    assert_error(EINVAL, "NULL");
+    cr_assert_eq(gluvirt_open_options_set_locking(NULL, GLUVIRT_LOCKING_OFF), -1);
+    assert_error(EINVAL, "NULL");
     cr_assert_eq(gluvirt_image_close(image), 0);
     free(path);
 }
@@ -305,5 +311,36 @@ Test(image_local_errors, truncate_too_large)
     assert_error(EINVAL, "too large");
     cr_assert_eq(gluvirt_image_size(image), 512);
     cr_assert_eq(gluvirt_image_close(image), 0);
+    free(path);
+}
+
+/* Image locking in one process: a second writable open of a file another
+ * open writes is EBUSY and says what to do; a raw reader beside it opens;
+ * force_share with a writable open is EINVAL; locking off opens anyway. */
+Test(image_local_errors, second_writer_ebusy)
+{
+    char *path = make_file("locked.raw", 4096, 0);
+    gluvirt_image *writer = open_image(path, 1), *reader = open_image(path, 0);
+    gluvirt_open_options *options = options_for(1, GLUVIRT_FORMAT_RAW);
+    gluvirt_image *second;
+
+    cr_assert_null(gluvirt_image_open(NULL, path, options));
+    assert_error(EBUSY, "in use by another writer");
+    cr_assert_eq(gluvirt_open_options_set_force_share(options, 1), 0);
+    cr_assert_null(gluvirt_image_open(NULL, path, options));
+    assert_error(EINVAL, "force_share");
+    cr_assert_eq(gluvirt_open_options_set_force_share(options, 0), 0);
+    cr_assert_eq(gluvirt_open_options_set_locking(options, GLUVIRT_LOCKING_OFF), 0);
+    second = gluvirt_image_open(NULL, path, options);
+    cr_assert_not_null(second, "%s", gluvirt_errmsg());
+    cr_assert_eq(gluvirt_image_close(second), 0);
+    cr_assert_eq(gluvirt_image_close(reader), 0);
+    cr_assert_eq(gluvirt_image_close(writer), 0);
+    /* the writer's locks went with it */
+    cr_assert_eq(gluvirt_open_options_set_locking(options, GLUVIRT_LOCKING_ON), 0);
+    second = gluvirt_image_open(NULL, path, options);
+    cr_assert_not_null(second, "%s", gluvirt_errmsg());
+    cr_assert_eq(gluvirt_image_close(second), 0);
+    gluvirt_open_options_free(options);
     free(path);
 }
