@@ -1,8 +1,8 @@
 /*
  * gluvirt compare: whether two images read the same, with qemu-img
- * compare's flags, words and exit codes: 0 identical, 1 different, 2 an
- * image could not be opened (or the command line is wrong, or the
- * comparison was interrupted), 4 a read or block status query failed.
+ * compare's flags, words and exit codes: 0 identical, 1 different (or a
+ * wrong command line), 2 an image could not be opened (or the comparison
+ * was interrupted), 4 a read or block status query failed.
  */
 #include "config.h"
 
@@ -36,8 +36,9 @@ static void compare_usage(FILE *out)
             "  -q              print nothing; only the exit code tells\n"
             "  --backing P     which backing files may be opened: same-store (default),\n"
             "                  any, none\n"
-            "Exit codes: 0 identical, 1 different, 2 an image could not be opened, the\n"
-            "arguments are wrong or the comparison was interrupted, 4 a read failed.\n");
+            "Exit codes: 0 identical, 1 different (or a wrong command line, as qemu-img),\n"
+            "2 an image could not be opened or the comparison was interrupted, 4 a read\n"
+            "failed.\n");
 }
 
 /* What qemu-img prints for the result, on stdout. */
@@ -80,7 +81,7 @@ int cmd_compare(int argc, char **argv)
     uint64_t offset = 0;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:F:spqh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:F:spqh", options, NULL)) != -1) {
         switch (c) {
         case 'f':
         case 'F':
@@ -107,13 +108,13 @@ int cmd_compare(int argc, char **argv)
             return EXIT_OK;
         default:
             compare_usage(stderr);
-            return EXIT_USAGE;
+            return EXIT_FAILED; /* qemu-img's code for a bad command line */
         }
     }
     if (optind != argc - 2) {
         fprintf(stderr, "gluvirt compare: expecting two image names\n");
         compare_usage(stderr);
-        return EXIT_USAGE;
+        return EXIT_FAILED;
     }
     if (!(pool = gluvirt_pool_new(NULL)) || !(verb = gluvirt_verb_options_new())) {
         report_library_error("compare");

@@ -63,7 +63,8 @@ static int parse_preallocation(const char *text, gluvirt_preallocation *out)
 }
 
 /* Apply one -o item to the options; a line on stderr and -1 when refused. */
-static int apply_item(gluvirt_verb_options *verb, int qcow2, const char *key, const char *value)
+static int apply_item(gluvirt_verb_options *verb, int qcow2, const char *key, const char *value,
+                      int *target_v2)
 {
     gluvirt_preallocation mode;
     uint64_t bytes;
@@ -86,8 +87,10 @@ static int apply_item(gluvirt_verb_options *verb, int qcow2, const char *key, co
             return -1;
         return gluvirt_verb_options_set_cluster_size(verb, bytes);
     }
-    if (!strcmp(key, "compat"))
+    if (!strcmp(key, "compat")) {
+        *target_v2 = !strcmp(value, "0.10") || !strcmp(value, "v2");
         return gluvirt_verb_options_set_compat(verb, value);
+    }
     if (!strcmp(key, "refcount_bits")) {
         if (size_arg("measure", "-o refcount_bits", value, 64, &bytes) < 0)
             return -1;
@@ -111,7 +114,7 @@ static int apply_item(gluvirt_verb_options *verb, int qcow2, const char *key, co
     return -1;
 }
 
-static int apply_o_list(gluvirt_verb_options *verb, int qcow2, char *list)
+static int apply_o_list(gluvirt_verb_options *verb, int qcow2, char *list, int *target_v2)
 {
     char *save = NULL, *item;
 
@@ -123,7 +126,7 @@ static int apply_o_list(gluvirt_verb_options *verb, int qcow2, char *list)
             return -1;
         }
         *value++ = '\0';
-        if (apply_item(verb, qcow2, item, value) < 0) {
+        if (apply_item(verb, qcow2, item, value, target_v2) < 0) {
             if (gluvirt_errno())
                 fprintf(stderr, "gluvirt measure: -o %s=%s: %s\n", item, value,
                         gluvirt_errmsg());
@@ -146,7 +149,8 @@ int cmd_measure(int argc, char **argv)
     struct image_options open_options = IMAGE_OPTIONS_DEFAULT;
     const char *size_text = NULL, *out_format = "raw";
     char *o_lists[16];
-    int n_lists = 0, as_json = 0, show = 0, c, i, status = EXIT_FAILED;
+    int n_lists = 0, as_json = 0, show = 0, c, i, status = EXIT_FAILED, target_v2 = 0;
+    int bitmaps = 0;
     uint64_t size = 0, required = 0, full = 0;
     gluvirt_verb_options *verb = NULL;
     gluvirt_image *image = NULL;
@@ -154,7 +158,7 @@ int cmd_measure(int argc, char **argv)
     struct progress progress;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+O:o:f:l:pUh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "O:o:f:l:pUh", options, NULL)) != -1) {
         switch (c) {
         case OPT_OUTPUT:
             if (strcmp(optarg, "json") && strcmp(optarg, "human")) {
@@ -222,7 +226,7 @@ int cmd_measure(int argc, char **argv)
     gluvirt_verb_options_set_format(verb, strcmp(out_format, "qcow2") ? GLUVIRT_FORMAT_RAW
                                                                       : GLUVIRT_FORMAT_QCOW2);
     for (i = 0; i < n_lists; i++)
-        if (apply_o_list(verb, !strcmp(out_format, "qcow2"), o_lists[i]) < 0)
+        if (apply_o_list(verb, !strcmp(out_format, "qcow2"), o_lists[i], &target_v2) < 0)
             goto out;
     if (!size_text) {
         if (!(pool = gluvirt_pool_new(NULL)) ||
@@ -240,12 +244,24 @@ int cmd_measure(int argc, char **argv)
         report_library_error("measure");
         goto out;
     }
-    if (as_json)
-        printf("{\n    \"required\": %" PRIu64 ",\n    \"fully-allocated\": %" PRIu64 "\n}\n",
+    /* qemu-img adds the persistent bitmaps' size when both the source and
+     * the target can hold them (qcow2 version 3); this version does not
+     * read bitmaps and counts none. */
+    bitmaps = image && !target_v2 && !strcmp(out_format, "qcow2") &&
+              !strcmp(gluvirt_image_format(image), "qcow2") &&
+              gluvirt_image_info_int(image, GLUVIRT_INFO_QCOW2_VERSION) >= 3;
+    if (as_json) {
+        printf("{\n");
+        if (bitmaps)
+            printf("    \"bitmaps\": 0,\n");
+        printf("    \"required\": %" PRIu64 ",\n    \"fully-allocated\": %" PRIu64 "\n}\n",
                required, full);
-    else
+    } else {
         printf("required size: %" PRIu64 "\nfully allocated size: %" PRIu64 "\n", required,
                full);
+        if (bitmaps)
+            printf("bitmaps size: 0\n");
+    }
     status = fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_FAILED;
     if (status != EXIT_OK)
         perror("gluvirt measure: standard output");

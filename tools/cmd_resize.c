@@ -60,7 +60,7 @@ int cmd_resize(int argc, char **argv)
      * "-1G" is not read as one (as qemu-img does). */
     size_text = argv[--argc];
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:qh", options, NULL)) != -1) {
         switch (c) {
         case OPT_SHRINK:
             shrink = 1;

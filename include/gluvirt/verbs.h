@@ -122,8 +122,8 @@ GLUVIRT_API int gluvirt_image_compare(gluvirt_image *a, gluvirt_image *b,
  * metadata and the data it would hold, *fully_allocated when every cluster
  * is allocated.  The image holds source's contents (its block status
  * decides which clusters hold data; source's size rounded up to the
- * cluster size for qcow2), or, when source is NULL, size bytes that read as
- * zeros.  Either out pointer may be NULL.
+ * cluster size for qcow2, to whole 512-byte sectors for raw), or, when
+ * source is NULL, size bytes that read as zeros.  Either out pointer may be NULL.
  *
  * Returns 0, or -1 with the error set: EINVAL for an option the format
  * cannot take or a size it cannot hold (the message names the cluster size

@@ -134,13 +134,15 @@ GLUVIRT_API int gluvirt_image_measure(gluvirt_image *source, uint64_t size,
         if (measure_qcow2(source, size, o, &need, &full) < 0)
             return -1;
     } else {
-        if (!source && size > INT64_MAX - 511) {
-            glv_set_error(EINVAL, "size %" PRIu64 ": larger than any image can be", size);
+        uint64_t bytes = source ? (uint64_t)source_size : size;
+
+        if (bytes > INT64_MAX - 511) {
+            glv_set_error(EINVAL, "size %" PRIu64 ": larger than any image can be", bytes);
             return -1;
         }
-        /* A raw file holds every byte, written or not; a new one is made a
-         * whole number of sectors, an existing one's size is taken as is. */
-        need = full = source ? (uint64_t)source_size : round_up(size, 512);
+        /* A raw file holds every byte, written or not, in whole sectors
+         * (QEMU counts an existing file's size in sectors too). */
+        need = full = round_up(bytes, 512);
     }
     if (glv_verb_progress(o, "measure", (uint64_t)source_size, (uint64_t)source_size) < 0)
         return -1;
