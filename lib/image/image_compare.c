@@ -6,11 +6,19 @@
  * knows it holds zeros only the other is read and checked for zeros; the
  * rest is read from both and compared.  Past the shorter image's end the
  * longer one must hold zeros (in strict mode differing sizes already
- * differ).  Pieces are at most COMPARE_CHUNK bytes, and up to
- * COMPARE_SLOTS of them are being read at once through the callback I/O,
- * while the pieces before them are judged in order: the first mismatch in
- * offset order is the one reported, as qemu-img reports it, at the start
- * of the 512-byte sector (counted from the piece's start) that differs.
+ * differ).  The pieces before the ones being read are judged in order:
+ * the first mismatch in offset order is the one reported, as qemu-img
+ * reports it, at the start of the 512-byte sector (counted from the
+ * piece's start) that differs.
+ *
+ * How pieces are read depends on where the images are.  On a volume every
+ * read waits for the network: pieces of COMPARE_CHUNK bytes, up to
+ * COMPARE_SLOTS at once through the callback I/O, keep it busy.  Local
+ * files mostly come from the page cache, where the cost is copying and
+ * comparing memory: there pieces of LOCAL_CHUNK bytes read one after the
+ * other on the calling thread stay in the processor's cache between the
+ * copy and the comparison (measured on 4 GiB images: less CPU time than
+ * any number of pieces in flight, whose buffers and threads evict it).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +32,7 @@
 
 #define COMPARE_CHUNK (1u << 20)
 #define COMPARE_SLOTS 16u
+#define LOCAL_CHUNK (256u << 10)
 #define SECTOR 512u
 
 /* qemu's block status bits, for strict mode's comparison of two statuses */
@@ -39,7 +48,8 @@ struct side {
     uint64_t run_start, run_end; /* [start, end) shares flags and host */
     unsigned flags;
     int64_t host;
-    int sync;                    /* POLL completion mode: read synchronously */
+    int sync;                    /* read on the calling thread (local files,
+                                  * or callbacks in POLL mode) */
 };
 
 enum piece_kind {
@@ -72,6 +82,8 @@ struct compare {
     struct side side[2];
     const struct gluvirt_verb_options *o;
     uint64_t common, total; /* the smaller and the larger size */
+    uint64_t chunk;         /* the largest piece read */
+    unsigned in_parallel;   /* pieces read at once */
     pthread_mutex_t lock;
     pthread_cond_t done;
     struct slot slots[COMPARE_SLOTS];
@@ -126,7 +138,7 @@ static int reads_zero(const struct compare *c, int i, uint64_t offset)
 /* Plan the piece that starts at offset (< c->total) into slot. */
 static int plan_piece(struct compare *c, uint64_t offset, struct slot *slot)
 {
-    uint64_t end = c->total - offset > COMPARE_CHUNK ? offset + COMPARE_CHUNK : c->total;
+    uint64_t end = c->total - offset > c->chunk ? offset + c->chunk : c->total;
     int i, zero[2];
 
     for (i = 0; i < 2; i++) {
@@ -306,9 +318,9 @@ static int run_compare(struct compare *c, uint64_t *offset)
 
     for (;;) {
         /* Keep the slots busy with the pieces that come next. */
-        while (!failed && result == GLUVIRT_COMPARE_IDENTICAL && in_flight < COMPARE_SLOTS &&
+        while (!failed && result == GLUVIRT_COMPARE_IDENTICAL && in_flight < c->in_parallel &&
                next < c->total) {
-            struct slot *slot = &c->slots[(head + in_flight) % COMPARE_SLOTS];
+            struct slot *slot = &c->slots[(head + in_flight) % c->in_parallel];
 
             if (plan_piece(c, next, slot) < 0) {
                 failed = 1;
@@ -334,11 +346,11 @@ static int run_compare(struct compare *c, uint64_t *offset)
                 glv_verb_progress(c->o, "compare", judged, c->total) < 0)
                 failed = 1;
         }
-        head = (head + 1) % COMPARE_SLOTS;
+        head = (head + 1) % c->in_parallel;
         in_flight--;
     }
     /* Every read has completed here: the buffers may go. */
-    for (i = 0; i < COMPARE_SLOTS; i++)
+    for (i = 0; i < c->in_parallel; i++)
         wait_piece(c, &c->slots[i]);
     return failed ? -1 : result;
 }
@@ -379,12 +391,20 @@ GLUVIRT_API int gluvirt_image_compare(gluvirt_image *a, gluvirt_image *b,
     for (i = 0; i < 2; i++) {
         /* The callback I/O waits here on a condition variable, which only
          * works where callbacks run on the library's threads. */
-        c->side[i].sync = gluvirt_image_completion_fd(c->side[i].image) >= 0;
+        c->side[i].sync = !c->side[i].image->uri ||
+                          gluvirt_image_completion_fd(c->side[i].image) >= 0;
         c->side[i].run_start = c->side[i].run_end = 0;
+    }
+    if (c->side[0].sync && c->side[1].sync) {
+        c->chunk = LOCAL_CHUNK;
+        c->in_parallel = 1;
+    } else {
+        c->chunk = COMPARE_CHUNK;
+        c->in_parallel = COMPARE_SLOTS;
     }
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->done, NULL);
-    for (k = 0; k < COMPARE_SLOTS; k++) {
+    for (k = 0; k < c->in_parallel; k++) {
         c->slots[k].c = c;
         c->slots[k].result[0] = c->slots[k].result[1] = INT64_MIN;
         for (i = 0; i < 2; i++) {
@@ -392,7 +412,7 @@ GLUVIRT_API int gluvirt_image_compare(gluvirt_image *a, gluvirt_image *b,
             c->slots[k].reads[i].index = i;
         }
         for (i = 0; i < 2; i++)
-            if (posix_memalign((void **)&c->slots[k].buf[i], 4096, COMPARE_CHUNK) != 0) {
+            if (posix_memalign((void **)&c->slots[k].buf[i], 4096, c->chunk) != 0) {
                 glv_set_oom();
                 goto out;
             }
