@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,15 @@ static int check_options(const gluvirt_verb_options *o, const char *call)
     return 0;
 }
 
+/* The on/off knobs: any nonzero value is on. */
+static int set_flag(gluvirt_verb_options *options, const char *call, size_t field, int value)
+{
+    if (check_options(options, call) < 0)
+        return -1;
+    *(int *)((char *)options + field) = value != 0;
+    return 0;
+}
+
 GLUVIRT_API int gluvirt_verb_options_set_progress(gluvirt_verb_options *options,
                                                   gluvirt_progress_fn progress,
                                                   void *user_data)
@@ -69,18 +79,14 @@ GLUVIRT_API int gluvirt_verb_options_set_progress(gluvirt_verb_options *options,
 
 GLUVIRT_API int gluvirt_verb_options_set_strict(gluvirt_verb_options *options, int strict)
 {
-    if (check_options(options, "gluvirt_verb_options_set_strict") < 0)
-        return -1;
-    options->strict = strict != 0;
-    return 0;
+    return set_flag(options, "gluvirt_verb_options_set_strict",
+                    offsetof(struct gluvirt_verb_options, strict), strict);
 }
 
 GLUVIRT_API int gluvirt_verb_options_set_shrink(gluvirt_verb_options *options, int shrink)
 {
-    if (check_options(options, "gluvirt_verb_options_set_shrink") < 0)
-        return -1;
-    options->shrink = shrink != 0;
-    return 0;
+    return set_flag(options, "gluvirt_verb_options_set_shrink",
+                    offsetof(struct gluvirt_verb_options, shrink), shrink);
 }
 
 GLUVIRT_API int gluvirt_verb_options_set_format(gluvirt_verb_options *options,
@@ -142,13 +148,10 @@ GLUVIRT_API int gluvirt_verb_options_set_refcount_bits(gluvirt_verb_options *opt
     return 0;
 }
 
-GLUVIRT_API int gluvirt_verb_options_set_extended_l2(gluvirt_verb_options *options,
-                                                     int extended_l2)
+GLUVIRT_API int gluvirt_verb_options_set_extended_l2(gluvirt_verb_options *options, int extended_l2)
 {
-    if (check_options(options, "gluvirt_verb_options_set_extended_l2") < 0)
-        return -1;
-    options->extended_l2 = extended_l2 != 0;
-    return 0;
+    return set_flag(options, "gluvirt_verb_options_set_extended_l2",
+                    offsetof(struct gluvirt_verb_options, extended_l2), extended_l2);
 }
 
 GLUVIRT_API int gluvirt_verb_options_set_preallocation(gluvirt_verb_options *options,
@@ -167,10 +170,8 @@ GLUVIRT_API int gluvirt_verb_options_set_preallocation(gluvirt_verb_options *opt
 
 GLUVIRT_API int gluvirt_verb_options_set_backing(gluvirt_verb_options *options, int backing)
 {
-    if (check_options(options, "gluvirt_verb_options_set_backing") < 0)
-        return -1;
-    options->backing = backing != 0;
-    return 0;
+    return set_flag(options, "gluvirt_verb_options_set_backing",
+                    offsetof(struct gluvirt_verb_options, backing), backing);
 }
 
 /* ------------------------------------------------------------ resize */

@@ -27,6 +27,7 @@ from gluvirt._pool import COUNTERS, Connection, Pool
 from gluvirt._image import BACKING_POLICIES, FORMATS, Image, open
 from gluvirt._create import PREALLOCATIONS, create
 from gluvirt._volume import check_volume
+from gluvirt._verbs import measure
 
 # The libgluvirt release this package comes with: configure.ac's package
 # version, repeated as a literal so that pip (through pyproject.toml) reads
@@ -41,5 +42,5 @@ def library_version():
 
 
 __all__ = ["Error", "Uri", "Server", "Pool", "Connection", "Image", "open", "create",
-           "check_volume", "library_version", "library_path", "FORMATS", "BACKING_POLICIES",
-           "PREALLOCATIONS", "COUNTERS"]
+           "check_volume", "measure", "library_version", "library_path", "FORMATS",
+           "BACKING_POLICIES", "PREALLOCATIONS", "COUNTERS"]
