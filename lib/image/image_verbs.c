@@ -122,16 +122,7 @@ GLUVIRT_API int gluvirt_verb_options_set_compat(gluvirt_verb_options *options,
 {
     if (check_options(options, "gluvirt_verb_options_set_compat") < 0)
         return -1;
-    if (compat && (!strcmp(compat, "1.1") || !strcmp(compat, "v3")))
-        options->version = 3;
-    else if (compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2")))
-        options->version = 2;
-    else {
-        glv_set_error(EINVAL, "compat '%s': say 1.1 (or v3) or 0.10 (or v2)",
-                      compat ? compat : "(null)");
-        return -1;
-    }
-    return 0;
+    return glv_qcow2_compat_version(compat, &options->version);
 }
 
 GLUVIRT_API int gluvirt_verb_options_set_refcount_bits(gluvirt_verb_options *options,
