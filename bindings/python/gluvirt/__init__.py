@@ -33,7 +33,7 @@ from gluvirt._verbs import measure
 # version, repeated as a literal so that pip (through pyproject.toml) reads
 # it from the source without importing the package.
 # tests/unit/version-story.sh fails when the two differ.
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 
 def library_version():
