@@ -26,6 +26,7 @@
 #include <gluvirt/gluvirt.h>
 
 #include "commands.h"
+#include "size_arg.h"
 
 /* qemu-img bench's defaults. */
 #define DEFAULT_COUNT 75000
@@ -118,68 +119,6 @@ static void bench_usage(FILE *out)
             DEFAULT_COMPLETION == GLUVIRT_COMPLETION_POLL ? "poll" : "thread");
 }
 
-/*
- * A byte count as qemu-img reads one: a decimal number, with a fraction
- * only when a unit follows ("1.5M"), and an optional unit b, k, M, G, T, P
- * or E (either case); or a hexadecimal number without a unit ("0x1000").
- * Returns 0, or -1 when text is not a size or exceeds max.
- */
-static int parse_size(const char *text, uint64_t max, uint64_t *out)
-{
-    static const char units[] = "bkmgtpe";
-    const char *p = text, *fraction = NULL, *unit_at;
-    unsigned long long whole;
-    uint64_t multiplier = 1, value;
-    const char *u;
-    char *end;
-
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p < '0' || *p > '9')
-        return -1; /* also refuses a sign, which strtoull would accept */
-    errno = 0;
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-        whole = strtoull(p, &end, 16);
-        if (errno || end == p + 2 || *end || whole > max)
-            return -1;
-        *out = whole;
-        return 0;
-    }
-    whole = strtoull(p, &end, 10);
-    if (errno)
-        return -1;
-    if (*end == '.') {
-        fraction = end;
-        for (end++; *end >= '0' && *end <= '9'; end++)
-            ;
-    }
-    unit_at = end;
-    if (*unit_at) {
-        char lower = (char)(*unit_at | 0x20);
-
-        if (!(u = strchr(units, lower)) || !*u || unit_at[1])
-            return -1;
-        multiplier = UINT64_C(1) << (10 * (u - units));
-    }
-    if (fraction && multiplier == 1)
-        return -1;
-    if (whole > UINT64_MAX / multiplier)
-        return -1;
-    value = whole * multiplier;
-    if (fraction) {
-        /* Bytes below one are dropped, as qemu-img does: "1.0001k" is 1024. */
-        long double part = strtold(fraction, NULL) * (long double)multiplier;
-
-        if ((long double)(UINT64_MAX - value) < part)
-            return -1;
-        value += (uint64_t)part;
-    }
-    if (value > max)
-        return -1;
-    *out = value;
-    return 0;
-}
-
 static int parse_count(const char *text, long min, long max, long *out)
 {
     char *end;
@@ -195,12 +134,7 @@ static int parse_count(const char *text, long min, long max, long *out)
 
 static int size_option(const char *option, const char *text, uint64_t max, uint64_t *out)
 {
-    if (parse_size(text, max, out) == 0)
-        return 0;
-    fprintf(stderr, "gluvirt bench: %s %s: not a size from 0 to %" PRIu64 " bytes; write a "
-                    "number with an optional suffix k, M, G, T, P or E (for example 64k)\n",
-            option, text, max);
-    return -1;
+    return size_arg("bench", option, text, max, out);
 }
 
 /* splitmix64: small, fast, and the same sequence for the same seed everywhere. */

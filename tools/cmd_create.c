@@ -16,6 +16,7 @@
 #include <gluvirt/gluvirt.h>
 
 #include "commands.h"
+#include "size_arg.h"
 
 static void create_usage(FILE *out)
 {
@@ -38,49 +39,6 @@ static void create_usage(FILE *out)
             "  --owner U:G     give the new file to this user and group (107:107 is qemu's on\n"
             "                  Debian; needs root)\n"
             "  -q              print nothing on success\n");
-}
-
-/* SIZE with an optional fraction and binary suffix: "64M", "1.5G", "512". */
-static int parse_size(const char *text, uint64_t *out)
-{
-    static const char units[] = "bkmgtpe";
-    uint64_t whole = 0, fraction = 0, scale = 1, multiplier = 1;
-    const char *p = text, *unit;
-
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (whole > (UINT64_MAX - 9) / 10)
-            return -1;
-        whole = whole * 10 + (uint64_t)(*p - '0');
-    }
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++) {
-            if (scale <= UINT64_MAX / 10 / 1024 / 1024) { /* later digits are below a byte */
-                fraction = fraction * 10 + (uint64_t)(*p - '0');
-                scale *= 10;
-            }
-        }
-    }
-    if (*p) {
-        char c = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-
-        if (!(unit = strchr(units, c)) || !c || p[1])
-            return -1;
-        multiplier = (uint64_t)1 << (10 * (unit - units));
-    }
-    if (whole > UINT64_MAX / multiplier)
-        return -1;
-    *out = whole * multiplier;
-    if (fraction) {
-        /* fraction / scale of the unit: exact enough for any real size */
-        long double extra = (long double)fraction / (long double)scale * (long double)multiplier;
-
-        if ((long double)(UINT64_MAX - *out) < extra)
-            return -1;
-        *out += (uint64_t)extra;
-    }
-    return 0;
 }
 
 static int parse_format(const char *text, gluvirt_format *format)
@@ -133,10 +91,8 @@ static int parse_o_list(char *list, struct create_request *r)
         }
         *value++ = '\0';
         if (!strcmp(item, "cluster_size")) {
-            if (parse_size(value, &bytes) < 0 || bytes > UINT32_MAX) {
-                fprintf(stderr, "gluvirt: -o cluster_size=%s: not a size\n", value);
+            if (size_arg("create", "-o cluster_size", value, UINT32_MAX, &bytes) < 0)
                 return -1;
-            }
             r->cluster_size = (uint32_t)bytes;
         } else if (!strcmp(item, "compat")) {
             r->compat = value;
@@ -298,11 +254,9 @@ int cmd_create(int argc, char **argv)
         goto out;
     }
     target = argv[optind];
-    if (argc - optind == 2 && parse_size(argv[optind + 1], &size) < 0) {
-        fprintf(stderr, "gluvirt: '%s' is not a size (e.g. 10G, 512M, 1048576)\n",
-                argv[optind + 1]);
+    if (argc - optind == 2 &&
+        size_arg("create", "SIZE", argv[optind + 1], UINT64_MAX - 1, &size) < 0)
         goto out;
-    }
     if (argc - optind == 1 && !r.backing) {
         fprintf(stderr, "gluvirt: no SIZE given, and no backing file to take it from\n");
         goto out;

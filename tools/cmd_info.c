@@ -23,12 +23,13 @@
 static void info_usage(FILE *out)
 {
     fprintf(out,
-            "usage: gluvirt info [--json|--output=json|human] [--backing-chain] [-f FMT]\n"
+            "usage: gluvirt info [--output=json|human] [--backing-chain] [-f FMT]\n"
             "                    [--backing any|same-store|none] [-v] [-U] TARGET\n"
             "Describes an image as 'qemu-img info' does.  TARGET is a gluster URI or a\n"
             "local path.\n"
-            "  --json          one JSON object with qemu-img info's keys\n"
-            "  --backing-chain every layer of the backing chain, top first (with --json:\n"
+            "  --output F      human (default) or json: one JSON object with qemu-img\n"
+            "                  info's keys (--json is another spelling of --output=json)\n"
+            "  --backing-chain every layer of the backing chain, top first (with JSON:\n"
             "                  a JSON array of objects)\n"
             "  -f FMT          raw or qcow2; without -f the format is probed from the image's\n"
             "                  first bytes (and a note on stderr says so)\n"

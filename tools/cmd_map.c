@@ -21,6 +21,7 @@
 #include <gluvirt/gluvirt.h>
 
 #include "commands.h"
+#include "size_arg.h"
 
 struct map_entry {
     uint64_t start;
@@ -50,47 +51,6 @@ static void map_usage(FILE *out)
             "                    any, none\n"
             FORCE_SHARE_USAGE
             "Sizes take the suffixes k, M, G, T, P, E (powers of 1024), as in qemu-img.\n");
-}
-
-/*
- * A byte count as qemu-img reads one: decimal, with a fraction only before
- * a unit ("1.5M"), units b k M G T P E in either case (powers of 1024); or
- * hexadecimal without a unit ("0x1000").  0, or -1 when text is none.
- */
-static int parse_size(const char *text, uint64_t *out)
-{
-    static const char units[] = "bkmgtpe";
-    const char *p = text + strspn(text, "0123456789"), *unit;
-    unsigned long long whole;
-    double value;
-    char *end;
-
-    if (p == text)
-        return -1; /* also refuses a sign, which strtoull would take */
-    errno = 0;
-    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-        whole = strtoull(text, &end, 16);
-        if (errno || end == text + 2 || *end)
-            return -1;
-        *out = whole;
-        return 0;
-    }
-    if (*p == '\0') {
-        whole = strtoull(text, &end, 10);
-        if (errno)
-            return -1;
-        *out = whole;
-        return 0;
-    }
-    if (*p == '.')
-        p += 1 + strspn(p + 1, "0123456789");
-    if (!*p || p[1] || !(unit = strchr(units, *p | 0x20)))
-        return -1;
-    value = strtod(text, NULL) * (double)(UINT64_C(1) << (10 * (unit - units)));
-    if (value >= 18446744073709551616.0 || value != (double)(uint64_t)value)
-        return -1; /* too large, or a fraction of a byte */
-    *out = (uint64_t)value;
-    return 0;
 }
 
 /* ------------------------------------------------------------ runs */
@@ -261,13 +221,9 @@ int cmd_map(int argc, char **argv)
             break;
         case OPT_START:
         case OPT_MAX_LENGTH:
-            if (parse_size(optarg, c == OPT_START ? &start : &max_length) < 0 ||
-                (c == OPT_START ? start : max_length) > INT64_MAX) {
-                fprintf(stderr, "gluvirt map: %s %s: not a byte count (a number, with k, M, "
-                                "G, T, P or E for powers of 1024)\n",
-                        c == OPT_START ? "--start-offset" : "--max-length", optarg);
+            if (size_arg("map", c == OPT_START ? "--start-offset" : "--max-length", optarg,
+                         INT64_MAX, c == OPT_START ? &start : &max_length) < 0)
                 return EXIT_USAGE;
-            }
             break;
         case OPT_BACKING:
             if (parse_backing_policy("map", optarg, &open_options.backing) < 0)

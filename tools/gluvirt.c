@@ -26,6 +26,9 @@ static const struct {
     {"map", cmd_map, "show where an image's data lives, as qemu-img map does"},
     {"create", cmd_create, "create a raw or qcow2 image, as qemu-img create does"},
     {"check-volume", cmd_check_volume, "check that a gluster volume is ready for VM images"},
+    {"compare", cmd_compare, "say whether two images read the same, as qemu-img compare does"},
+    {"measure", cmd_measure, "the size an image would take, as qemu-img measure prints it"},
+    {"resize", cmd_resize, "change a raw image's size, as qemu-img resize does"},
 };
 
 static void usage(FILE *out)

@@ -13,5 +13,6 @@
 #include <gluvirt/image.h>
 #include <gluvirt/create.h>
 #include <gluvirt/volume.h>
+#include <gluvirt/verbs.h>
 
 #endif /* GLUVIRT_GLUVIRT_H */

@@ -106,22 +106,27 @@ GLUVIRT_API int gluvirt_create_options_set_cluster_size(gluvirt_create_options *
     return 0;
 }
 
-GLUVIRT_API int gluvirt_create_options_set_compat(gluvirt_create_options *o,
-                                                  const char *compat)
+int glv_qcow2_compat_version(const char *compat, unsigned *version)
 {
-    if (options_missing(o, "gluvirt_create_options_set_compat") < 0)
-        return -1;
     if (compat && (!strcmp(compat, "1.1") || !strcmp(compat, "v3"))) {
-        o->version = 3;
+        *version = 3;
         return 0;
     }
     if (compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2"))) {
-        o->version = 2;
+        *version = 2;
         return 0;
     }
     glv_set_error(EINVAL, "compat '%s' is not a qcow2 version: use 1.1 (or v3) or 0.10 (or v2)",
                   compat ? compat : "(null)");
     return -1;
+}
+
+GLUVIRT_API int gluvirt_create_options_set_compat(gluvirt_create_options *o,
+                                                  const char *compat)
+{
+    if (options_missing(o, "gluvirt_create_options_set_compat") < 0)
+        return -1;
+    return glv_qcow2_compat_version(compat, &o->version);
 }
 
 GLUVIRT_API int gluvirt_create_options_set_preallocation(gluvirt_create_options *o,

@@ -70,6 +70,10 @@ gluvirt_image *glv_image_open_in_chain(gluvirt_pool *pool, const gluvirt_uri *ur
                                        const char *path, gluvirt_format format,
                                        const struct glv_open_context *parent);
 
+/* A qcow2 version in qemu-img's words ("1.1" or "v3", "0.10" or "v2"),
+ * for creating and measuring: 0, or -1 with EINVAL. */
+int glv_qcow2_compat_version(const char *compat, unsigned *version);
+
 /* Checks shared by both paths: -1 with the error set when the request must not run. */
 int glv_image_check_writable(gluvirt_image *image, const char *call);
 int glv_image_check_range(gluvirt_image *image, const char *call, uint64_t offset,

@@ -276,3 +276,48 @@ def test_create_raw_and_qcow2(tmp_path):
     with gluvirt.open(qcow2_path, format="qcow2") as image:
         assert image.info() == tool_json("info", "--json", "-f", "qcow2", qcow2_path)
     assert os.path.getsize(raw_path) == 1 << 20
+
+
+# ---------------------------------------------------------------- verbs
+
+def _qemu(*args):
+    import subprocess
+    return subprocess.run(["qemu-img"] + list(args), check=False, capture_output=True,
+                          text=True)
+
+
+def test_verbs_compare_measure_resize_against_qemu_img(tmp_path):
+    import shutil
+    import subprocess
+    if not shutil.which("qemu-img"):
+        pytest.skip("qemu-img is not installed")
+    a, b = tmp_path / "a.raw", tmp_path / "b.raw"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(a), "8M"], check=True)
+    with open(a, "r+b") as f:
+        f.seek(3 << 20)
+        f.write(b"data")
+    shutil.copy(a, b)
+    with open(b, "r+b") as f:
+        f.seek(5000000)
+        f.write(b"X")
+    with gluvirt.open(str(a), format="raw") as ia, gluvirt.open(str(b), format="raw") as ib:
+        result, offset = ia.compare(ib)
+        assert result == "content-mismatch"
+        assert _qemu("compare", "-f", "raw", "-F", "raw", str(a), str(b)).stdout == \
+            "Content mismatch at offset %d!\n" % offset
+        assert ia.compare(ia) == ("identical", 0)
+        calls = []
+        with pytest.raises(gluvirt.Error) as e:
+            ia.compare(ia, progress=lambda done, total: calls.append(done) or True)
+        assert e.value.errno == errno.ECANCELED and len(calls) == 1
+        got = ia.measure("qcow2", cluster_size=4096)
+        out = _qemu("measure", "-O", "qcow2", "-o", "cluster_size=4k", "-f", "raw", str(a)).stdout
+        assert out == "required size: %d\nfully allocated size: %d\n" % (
+            got["required"], got["fully-allocated"])
+    assert gluvirt.measure(size=1 << 30, format="qcow2")["fully-allocated"] == 1074135040
+    with gluvirt.open(str(b), format="raw", writable=True) as ib:
+        with pytest.raises(gluvirt.Error) as e:
+            ib.resize(1 << 20)
+        assert e.value.errno == errno.EINVAL
+        ib.resize(1 << 20, shrink=True)
+    assert os.path.getsize(b) == 1 << 20

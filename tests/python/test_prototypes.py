@@ -47,6 +47,7 @@ SCALARS = {
     "unsigned *": POINTER(c_uint),
     "int *": POINTER(c_int),
     "int64_t *": POINTER(c_int64),
+    "uint64_t *": POINTER(c_uint64),
     "const struct iovec *": POINTER(_capi.Iovec),
 }
 

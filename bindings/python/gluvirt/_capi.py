@@ -22,6 +22,7 @@ from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_int, c_int64, c_size_t, c_ss
 from gluvirt._errors import Error
 
 __all__ = ["Error", "lib", "OPAQUE", "PROTOTYPES", "CALLBACKS", "COMPLETE_FN", "RELEASE_FN",
+           "PROGRESS_FN",
            "Iovec", "library_path", "encode", "decode", "take_string"]
 
 
@@ -40,7 +41,7 @@ def _handle_type(c_name):
 OPAQUE = {name: _handle_type(name) for name in (
     "gluvirt_uri", "gluvirt_pool", "gluvirt_pool_options", "gluvirt_connection",
     "gluvirt_image", "gluvirt_open_options", "gluvirt_create_options",
-    "gluvirt_volume_report", "gluvirt_volume_check_options")}
+    "gluvirt_volume_report", "gluvirt_volume_check_options", "gluvirt_verb_options")}
 
 URI = POINTER(OPAQUE["gluvirt_uri"])
 POOL = POINTER(OPAQUE["gluvirt_pool"])
@@ -51,6 +52,7 @@ OPEN_OPTIONS = POINTER(OPAQUE["gluvirt_open_options"])
 CREATE_OPTIONS = POINTER(OPAQUE["gluvirt_create_options"])
 REPORT = POINTER(OPAQUE["gluvirt_volume_report"])
 CHECK_OPTIONS = POINTER(OPAQUE["gluvirt_volume_check_options"])
+VERB_OPTIONS = POINTER(OPAQUE["gluvirt_verb_options"])
 
 
 class Iovec(ctypes.Structure):
@@ -62,8 +64,11 @@ class Iovec(ctypes.Structure):
 COMPLETE_FN = CFUNCTYPE(None, c_void_p, c_int64)
 # typedef void (*gluvirt_release_fn)(void *user_data);
 RELEASE_FN = CFUNCTYPE(None, c_void_p)
+# typedef int (*gluvirt_progress_fn)(void *user_data, uint64_t done, uint64_t total);
+PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_uint64, c_uint64)
 #: C callback typedef name -> ctypes function type.
-CALLBACKS = {"gluvirt_complete_fn": COMPLETE_FN, "gluvirt_release_fn": RELEASE_FN}
+CALLBACKS = {"gluvirt_complete_fn": COMPLETE_FN, "gluvirt_release_fn": RELEASE_FN,
+             "gluvirt_progress_fn": PROGRESS_FN}
 
 #: What a failed call returns: a NULL pointer, -1 (any negative value), or
 #: nothing that tells (the caller looks at the result itself).
@@ -191,6 +196,25 @@ PROTOTYPES = {
     "gluvirt_volume_report_count": (c_size_t, [REPORT], RAW),
     "gluvirt_volume_report_item_status": (c_int, [REPORT, c_size_t], NEGATIVE),
     "gluvirt_volume_report_item": (c_char_p, [REPORT, c_size_t, ENUM], RAW),
+    # verbs.h
+    "gluvirt_verb_options_new": (VERB_OPTIONS, [], NULL),
+    "gluvirt_verb_options_free": (None, [VERB_OPTIONS], RAW),
+    "gluvirt_verb_options_set_progress": (c_int, [VERB_OPTIONS, PROGRESS_FN, c_void_p], NEGATIVE),
+    "gluvirt_verb_options_set_strict": (c_int, [VERB_OPTIONS, c_int], NEGATIVE),
+    "gluvirt_verb_options_set_shrink": (c_int, [VERB_OPTIONS, c_int], NEGATIVE),
+    "gluvirt_verb_options_set_format": (c_int, [VERB_OPTIONS, ENUM], NEGATIVE),
+    "gluvirt_verb_options_set_cluster_size": (c_int, [VERB_OPTIONS, c_uint64], NEGATIVE),
+    "gluvirt_verb_options_set_compat": (c_int, [VERB_OPTIONS, c_char_p], NEGATIVE),
+    "gluvirt_verb_options_set_refcount_bits": (c_int, [VERB_OPTIONS, c_uint], NEGATIVE),
+    "gluvirt_verb_options_set_extended_l2": (c_int, [VERB_OPTIONS, c_int], NEGATIVE),
+    "gluvirt_verb_options_set_preallocation": (c_int, [VERB_OPTIONS, ENUM], NEGATIVE),
+    "gluvirt_verb_options_set_backing": (c_int, [VERB_OPTIONS, c_int], NEGATIVE),
+    "gluvirt_image_compare":
+        (c_int, [IMAGE, IMAGE, VERB_OPTIONS, POINTER(c_uint64)], NEGATIVE),
+    "gluvirt_image_measure":
+        (c_int, [IMAGE, c_uint64, VERB_OPTIONS, POINTER(c_uint64), POINTER(c_uint64)],
+         NEGATIVE),
+    "gluvirt_image_resize": (c_int, [IMAGE, c_uint64, VERB_OPTIONS], NEGATIVE),
 }
 
 

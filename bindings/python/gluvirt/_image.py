@@ -6,7 +6,7 @@ import errno
 import itertools
 import os
 
-from gluvirt import _describe
+from gluvirt import _describe, _verbs
 from gluvirt._capi import COMPLETE_FN, RELEASE_FN, Error, decode, encode, lib
 from gluvirt._handle import HandleOwner
 from gluvirt._pool import Pool
@@ -296,6 +296,28 @@ class Image(HandleOwner):
         """Set the virtual size (raw images)."""
         _check_range(size, 0)
         lib.gluvirt_image_truncate(self._live(), size)
+
+    # ------------------------------------------------------------ verbs
+
+    def compare(self, other, strict=False, progress=None):
+        """Compare with another image as qemu-img compare does: (result,
+        offset), result "identical", "content-mismatch" (at offset),
+        "size-mismatch" or "status-mismatch" (strict).  progress(done, total)
+        returning true stops it with Error(ECANCELED)."""
+        return _verbs.compare(self._live(), other._live(), strict, progress)
+
+    def measure(self, format="raw", progress=None, **options):
+        """What qemu-img measure -O format prints for a copy of this image:
+        {"required": N, "fully-allocated": N}; options as qemu-img's -o
+        (cluster_size, compat, refcount_bits, extended_l2, preallocation,
+        backing)."""
+        return _verbs.measure(self._live(), 0, format, progress=progress, **options)
+
+    def resize(self, size, shrink=False):
+        """Set the size of a raw image opened writable, as qemu-img resize
+        does: a smaller size needs shrink=True."""
+        _check_range(size, 0)
+        _verbs.resize(self._live(), size, shrink)
 
     # ------------------------------------------------------------ description
 

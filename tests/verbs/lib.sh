@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# Shared by the verb scripts (tests/verbs/): the program, a scratch
+# directory, and the check that runs gluvirt and qemu-img side by side.
+
+: "${GLUVIRT:?set GLUVIRT to the gluvirt program}"
+command -v qemu-img >/dev/null || { echo "SKIP: qemu-img is not installed"; exit 77; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+checks=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# same_as_qemu "QEMU-ARGS" "GLUVIRT-ARGS": both commands' stdout and exit
+# code must agree (stderr is each tool's own wording).
+same_as_qemu() {
+    local qargs=$1 gargs=$2 qout gout qrc=0 grc=0
+    # shellcheck disable=SC2086 # the arguments are words
+    qout=$(cd "$work" && qemu-img $qargs 2>"$work/qemu.err") || qrc=$?
+    # shellcheck disable=SC2086
+    gout=$(cd "$work" && "$GLUVIRT" $gargs 2>"$work/gluvirt.err") || grc=$?
+    if [ "$qout" != "$gout" ] || [ "$qrc" != "$grc" ]; then
+        echo "qemu-img $qargs -> exit $qrc:" >&2
+        printf '%s\n' "$qout" >&2
+        cat "$work/qemu.err" >&2
+        echo "gluvirt $gargs -> exit $grc:" >&2
+        printf '%s\n' "$gout" >&2
+        cat "$work/gluvirt.err" >&2
+        fail "gluvirt and qemu-img disagree"
+    fi
+    checks=$((checks + 1))
+}
+
+# same_exit_as_qemu "QEMU-ARGS" "GLUVIRT-ARGS": the same exit code (for
+# command lines where qemu-img prints its whole help text).
+same_exit_as_qemu() {
+    local qrc=0 grc=0
+    # shellcheck disable=SC2086
+    (cd "$work" && qemu-img $1) >/dev/null 2>&1 || qrc=$?
+    # shellcheck disable=SC2086
+    (cd "$work" && "$GLUVIRT" $2) >/dev/null 2>&1 || grc=$?
+    [ "$qrc" = "$grc" ] || fail "qemu-img $1 exits $qrc, gluvirt $2 exits $grc"
+    checks=$((checks + 1))
+}
+
+# write_at FILE OFFSET TEXT: put TEXT at OFFSET without truncating.
+write_at() {
+    printf '%s' "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
