@@ -23,7 +23,10 @@ pass() {
 hold() {
     name=$1
     shift
-    rm -f "$T/$name.in"
+    # The old output goes first: the shell truncates NAME.out only once the
+    # fifo has a writer, and a "ready" left from the last holder of that
+    # name would be taken for this one's.
+    rm -f "$T/$name.in" "$T/$name.out" "$T/$name.err"
     mkfifo "$T/$name.in"
     "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
     eval "${name}_pid=$!"
