@@ -17,6 +17,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_check_volume(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Print "gluvirt: " and the library's last error for this thread to stderr. */
 void report_library_error(const char *context);

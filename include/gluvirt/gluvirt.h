@@ -13,5 +13,6 @@
 #include <gluvirt/image.h>
 #include <gluvirt/create.h>
 #include <gluvirt/volume.h>
+#include <gluvirt/check.h>
 
 #endif /* GLUVIRT_GLUVIRT_H */

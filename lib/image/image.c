@@ -99,6 +99,16 @@ GLUVIRT_API int gluvirt_open_options_set_writable(gluvirt_open_options *o, int w
     return 0;
 }
 
+GLUVIRT_API int gluvirt_open_options_set_repair(gluvirt_open_options *o, int repair)
+{
+    if (!o) {
+        glv_set_error(EINVAL, "gluvirt_open_options_set_repair: the options object is NULL");
+        return -1;
+    }
+    o->repair = repair != 0;
+    return 0;
+}
+
 GLUVIRT_API int gluvirt_open_options_set_completion(gluvirt_open_options *o,
                                                     gluvirt_completion_mode mode)
 {
@@ -245,7 +255,8 @@ static gluvirt_image *open_image(struct open_request *req)
 {
     /* Only the image asked for is written; its backing chain is read. */
     int writable = req->options->writable && !req->parent;
-    struct glv_storage_flags flags = {writable, req->options->direct};
+    int repairable = req->options->repair && !req->parent;
+    struct glv_storage_flags flags = {writable || repairable, req->options->direct};
     struct glv_open_context ctx = {req->parent, NULL, req->options,
                                    req->parent ? req->parent->depth + 1 : 0};
     gluvirt_image *image = calloc(1, sizeof *image);
@@ -259,6 +270,7 @@ static gluvirt_image *open_image(struct open_request *req)
     image->own_pool = req->own_pool;
     image->pool = req->pool;
     image->writable = writable;
+    image->repairable = repairable;
     if (req->uri) {
         if (!(image->uri = gluvirt_uri_dup(req->uri)) || !(image->name = uri_name(req->uri)))
             goto fail;
@@ -274,7 +286,7 @@ static gluvirt_image *open_image(struct open_request *req)
         open_format(image, req, &ctx) < 0)
         goto fail;
     if (!(image->aio = glv_aio_new(req->options->completion, req->options->queue_depth,
-                                   !image->writable)))
+                                   !image->writable && !image->repairable)))
         goto fail;
     return image;
 fail:
@@ -284,7 +296,7 @@ fail:
 
 static const gluvirt_open_options default_options = {
     GLUVIRT_FORMAT_RAW, 0, 0, GLUVIRT_COMPLETION_THREAD, GLV_DEFAULT_QUEUE_DEPTH, 0,
-    GLUVIRT_BACKING_SAME_STORE, NULL};
+    GLUVIRT_BACKING_SAME_STORE, NULL, 0};
 
 gluvirt_image *glv_image_open_in_chain(gluvirt_pool *pool, const gluvirt_uri *uri,
                                        const char *path, gluvirt_format format,
