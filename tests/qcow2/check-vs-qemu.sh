@@ -26,72 +26,58 @@ for tool in qemu-img qemu-io /usr/bin/python3; do
     }
 done
 damage="$here/check-damage.py"
-passes=0
-failures=()
-note_pass() {
-    passes=$((passes + 1))
-    [ "${CHECK_VERBOSE:-0}" = 0 ] || echo "ok: $*"
-}
-note_fail() {
-    failures+=("$*")
-    echo "FAIL: $*" >&2
-}
+# note_pass, note_fail (MATRIX_VERBOSE=1 shows each check) and summary.
+# shellcheck source=tests/qcow2/matrix-lib.sh
+. "$here/matrix-lib.sh"
 
 work=$(mktemp -d /tmp/qcow2-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-qio() { # qio IMAGE COMMAND...
-    local image=$1 out
-    shift
-    local args=()
-    for c in "$@"; do args+=(-c "$c"); done
-    out=$(qemu-io -f qcow2 "${args[@]}" "$image" 2>&1) || { echo "qemu-io: $out" >&2; return 1; }
-}
 
 # make_image NAME: build the clean image NAME.qcow2 (and the files it names).
 make_image() {
     local n=$1 f=$1.qcow2
     case $n in
     c512) qemu-img create -q -f qcow2 -o cluster_size=512 "$f" 2M
-        qio "$f" 'write -P 1 0 300k' 'write -P 2 1M 4k' ;;
+        qio "$f" qcow2 'write -P 1 0 300k' 'write -P 2 1M 4k' ;;
     c4k) qemu-img create -q -f qcow2 -o cluster_size=4k "$f" 4M
-        qio "$f" 'write -P 1 0 64k' 'write -P 2 2M 12k' 'write -P 3 8k 4k' ;;
+        qio "$f" qcow2 'write -P 1 0 64k' 'write -P 2 2M 12k' 'write -P 3 8k 4k' ;;
     c64k) qemu-img create -q -f qcow2 "$f" 8M
-        qio "$f" 'write -P 1 0 1M' 'write -P 2 5M 64k' 'discard 128k 128k' ;;
+        qio "$f" qcow2 'write -P 1 0 1M' 'write -P 2 5M 64k' 'discard 128k 128k' ;;
     c2m) qemu-img create -q -f qcow2 -o cluster_size=2M "$f" 16M
-        qio "$f" 'write -P 1 0 3M' 'write -P 2 9M 4k' ;;
+        qio "$f" qcow2 'write -P 1 0 3M' 'write -P 2 9M 4k' ;;
     rc1 | rc2 | rc4 | rc8 | rc32 | rc64)
         qemu-img create -q -f qcow2 -o cluster_size=4k,refcount_bits="${n#rc}" "$f" 4M
-        qio "$f" 'write -P 1 0 64k' 'write -P 2 1M 8k' ;;
+        qio "$f" qcow2 'write -P 1 0 64k' 'write -P 2 1M 8k' ;;
     v2) qemu-img create -q -f qcow2 -o compat=0.10,cluster_size=4k "$f" 4M
-        qio "$f" 'write -P 1 0 40k' 'write -P 2 3M 4k' ;;
+        qio "$f" qcow2 'write -P 1 0 40k' 'write -P 2 3M 4k' ;;
     snaps) qemu-img create -q -f qcow2 -o cluster_size=4k "$f" 4M
-        qio "$f" 'write -P 1 0 32k'
+        qio "$f" qcow2 'write -P 1 0 32k'
         qemu-img snapshot -c one "$f"
-        qio "$f" 'write -P 2 8k 8k' 'write -P 3 1M 4k'
+        qio "$f" qcow2 'write -P 2 8k 8k' 'write -P 3 1M 4k'
         qemu-img snapshot -c two "$f"
-        qio "$f" 'write -P 4 0 4k' ;;
+        qio "$f" qcow2 'write -P 4 0 4k' ;;
     snaps_rc1) qemu-img create -q -f qcow2 -o cluster_size=4k,refcount_bits=2 "$f" 4M
-        qio "$f" 'write -P 1 0 32k'
+        qio "$f" qcow2 'write -P 1 0 32k'
         qemu-img snapshot -c one "$f"
-        qio "$f" 'write -P 2 8k 8k' ;;
+        qio "$f" qcow2 'write -P 2 8k 8k' ;;
     zlib) qemu-img create -q -f qcow2 -o cluster_size=4k "$f" 4M
-        qio "$f" 'write -c -P 1 0 64k' 'write -P 2 64k 8k' 'write -c -P 3 1M 4k' ;;
+        qio "$f" qcow2 'write -c -P 1 0 64k' 'write -P 2 64k 8k' 'write -c -P 3 1M 4k' ;;
     zstd) qemu-img create -q -f qcow2 -o cluster_size=64k,compression_type=zstd "$f" 4M
-        qio "$f" 'write -c -P 1 0 256k' 'write -P 2 1M 64k' ;;
+        qio "$f" qcow2 'write -c -P 1 0 256k' 'write -P 2 1M 64k' ;;
     backing) qemu-img create -q -f raw base.raw 4M
         qemu-io -f raw -c 'write -P 9 0 4M' base.raw >/dev/null
         qemu-img create -q -f qcow2 -F raw -b base.raw -o cluster_size=4k "$f" 4M
-        qio "$f" 'write -P 1 64k 16k' ;;
+        qio "$f" qcow2 'write -P 1 64k 16k' ;;
     extl2) qemu-img create -q -f qcow2 -o cluster_size=64k,extended_l2=on "$f" 4M
-        qio "$f" 'write -P 1 0 4k' 'write -P 2 200k 70k' ;;
+        qio "$f" qcow2 'write -P 1 0 4k' 'write -P 2 200k 70k' ;;
     datafile) qemu-img create -q -f qcow2 -o data_file="$n.data",cluster_size=4k "$f" 4M
-        qio "$f" 'write -P 1 0 16k' ;;
+        qio "$f" qcow2 'write -P 1 0 16k' ;;
     bitmaps) qemu-img create -q -f qcow2 -o cluster_size=4k "$f" 4M
         qemu-img bitmap --add "$f" b0
         qemu-img bitmap --add -g 8k "$f" b1
-        qio "$f" 'write -P 1 0 64k'
+        qio "$f" qcow2 'write -P 1 0 64k'
         qemu-img bitmap --enable "$f" b0 ;;
     prealloc) qemu-img create -q -f qcow2 -o cluster_size=4k,preallocation=metadata "$f" 1M ;;
     *) echo "no image $n" >&2; return 1 ;;
@@ -331,6 +317,4 @@ EOF
 done
 echo "check-vs-qemu: hostile images: $agree of $hostile_runs exit codes equal to qemu-img check's"
 
-echo "check-vs-qemu: ${#failures[@]} failed, $passes passed"
-echo "${passes} passed, ${#failures[@]} failed"
-[ ${#failures[@]} -eq 0 ]
+summary check-vs-qemu
