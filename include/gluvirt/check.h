@@ -26,9 +26,10 @@
  * low (but not zero) and sets the COPIED flags right; when it leaves
  * nothing wrong it clears the image's dirty and corrupt bits.  A cluster
  * in use with a stored refcount of 0, or a damaged refcount table or
- * block, needs the refcount structure rebuilt, which this version does not
- * do: such a repair fails with EIO before anything is written (repair a
- * copy with 'qemu-img check -r all').
+ * block, needs the refcount structure rebuilt: _ALL on an image opened
+ * with gluvirt_open_options_set_repair writes a new one past the end of
+ * the file and then points the header at it; _LEAKS, and _ALL on an image
+ * opened writable, fail with EIO before anything is written.
  *
  * Raw images have no metadata: the check fails with ENOTSUP, as qemu-img
  * says "This image format does not support checks".
@@ -77,10 +78,9 @@ typedef enum gluvirt_check_value {
  * Returns -1 (and *result NULL) when the check could not run to its end:
  * ENOTSUP for a format without checks (raw), EROFS for a repair of an image
  * opened read-only, EINVAL for unknown flags or an image opened at a
- * snapshot, EIO when a repair would need the refcount structure rebuilt
- * (nothing written) or a write failed, EFBIG when the image references
- * clusters too far past the end of its file to count, or the error of a
- * read that failed.
+ * snapshot, EIO when a repair would need a rebuild it may not do (nothing
+ * written) or a write failed, EFBIG for a file of more than 2^28 clusters,
+ * or the error of a read that failed.
  *
  * Thread-safety: may run while other threads read and write the image; on
  * an image opened writable it holds the image's metadata lock meanwhile.

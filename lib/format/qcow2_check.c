@@ -42,7 +42,7 @@ int qcow2_check_read(struct qcow2_check *c, void *buf, uint64_t len, uint64_t of
     return 0;
 }
 
-static int grow_expected(struct qcow2_check *c, uint64_t needed)
+int qcow2_check_cover(struct qcow2_check *c, uint64_t needed)
 {
     uint64_t cap = c->capacity ? c->capacity : 1024;
     uint32_t *grown;
@@ -92,7 +92,7 @@ int qcow2_check_reference(struct qcow2_check *c, uint64_t offset, uint64_t size)
     }
     first = offset >> c->bits;
     last = (offset + size - 1) >> c->bits;
-    if (last >= c->nb && grow_expected(c, last + 1) < 0)
+    if (last >= c->nb && qcow2_check_cover(c, last + 1) < 0)
         return -1;
     for (uint64_t k = first; k <= last; k++) {
         if (c->expected[k] >= c->max) {
@@ -356,7 +356,7 @@ int qcow2_check_walk(struct qcow2_check *c)
     uint64_t snapshot_bytes = 0;
 
     c->r->total_clusters = (q->h.size + c->cs - 1) >> c->bits;
-    if (grow_expected(c, c->file_clusters) < 0 || qcow2_check_reference(c, 0, c->cs) < 0 ||
+    if (qcow2_check_cover(c, c->file_clusters) < 0 || qcow2_check_reference(c, 0, c->cs) < 0 ||
         check_l1(c, h->l1_offset, h->l1_size, h->l1, 1) < 0)
         return -1;
     if (q->data_file && h->nb_snapshots) {

@@ -6,6 +6,7 @@
  *   qcow2_check_bitmaps.c  persistent bitmaps: the directory and tables
  *   qcow2_check_repair.c   the comparison with the stored refcounts, the
  *                          COPIED flags, the repairs, the format op
+ *   qcow2_check_rebuild.c  a new refcount structure, for -r all
  *
  * Every offset read from the image is checked before it is used: a
  * reference past the end of the file is a corruption and is not counted,
@@ -57,7 +58,17 @@ struct qcow2_check {
     int block_dirty;
 
     uint64_t *l2;               /* one L2 table */
+    int borrowed_writer;        /* q->writer exists for this repair only */
 };
+
+/* Make the expected refcounts cover clusters [0, needed) (zeros where new).
+ * 0, or -1 with the error set (EFBIG past QCOW2_CHECK_MAX_CLUSTERS). */
+int qcow2_check_cover(struct qcow2_check *c, uint64_t needed);
+
+/* Write a new refcount structure from the expected refcounts and point the
+ * header at it (qcow2_check_rebuild.c).  Only with a borrowed writer.  0, or
+ * -1 with the error set (the image then still uses the old structure). */
+int qcow2_check_rebuild(struct qcow2_check *c);
 
 /* Count one more reference to each cluster [offset, offset + size)
  * touches.  0, or -1 with the error set and r->check_errors counted. */

@@ -10,8 +10,9 @@
  *     -r leaks once nothing else is wrong, set or cleared;
  *   - with nothing left wrong, the dirty and corrupt bits cleared.
  * A cluster in use whose stored count is 0, or a broken refcount table or
- * block, needs the refcount structure rebuilt, which this version does not
- * do: such a repair is refused before anything is written.
+ * block, needs the refcount structure rebuilt: -r all does that on an image
+ * opened for repair (qcow2_check_rebuild.c); -r leaks, and a repair of an
+ * image opened writable, refuse it before anything is written.
  *
  * Every write goes through the overlap check (qcow2_overlap.c).  An image
  * opened writable uses its own writer (its locks held for the whole check,
@@ -275,6 +276,7 @@ static int borrow_writer(struct qcow2_check *c)
     w->chunk = c->cs < 4096 ? c->cs : 4096;
     w->alloc_end = c->file_clusters;
     q->writer = w;
+    c->borrowed_writer = 1;
     return 0;
 }
 
@@ -351,6 +353,61 @@ static int mark_clean(struct qcow2_check *c)
     return 0;
 }
 
+/* Copy the counts of from into r, keeping r's lines. */
+static void set_counts(struct glv_check_report *r, const struct glv_check_report *from)
+{
+    char **messages = r->messages;
+    size_t count = r->message_count;
+    uint64_t dropped = r->messages_dropped;
+
+    *r = *from;
+    r->messages = messages;
+    r->message_count = count;
+    r->messages_dropped = dropped;
+}
+
+static int refuse_rebuild(struct qcow2_check *c, unsigned fix)
+{
+    glv_check_note(c->r, "ERROR need to rebuild refcount structures");
+    c->r->check_errors++;
+    glv_set_error(EIO, "%s: the refcount structure is damaged and needs rebuilding; nothing "
+                  "was changed; %s", c->s->name,
+                  !(fix & GLV_CHECK_FIX_ERRORS)
+                      ? "a repair of all errors (-r all, GLUVIRT_CHECK_REPAIR_ALL) rebuilds it"
+                      : "rebuilding needs the image opened for repair "
+                        "(gluvirt_open_options_set_repair), not writable");
+    return -1;
+}
+
+/* After a rebuild, as QEMU: count again against the new structure; what
+ * the first count found and this one does not was fixed. */
+static int after_rebuild(struct qcow2_check *c, uint64_t *highest)
+{
+    struct glv_check_report *r = c->r, old = *r, walked;
+    uint64_t fresh_leaks;
+
+    memset(c->expected, 0, (size_t)c->capacity * sizeof *c->expected);
+    c->nb = 0;
+    c->rebuild = 0;
+    r->corruptions = r->leaks = 0;
+    if (qcow2_check_walk(c) < 0)
+        return -1;
+    walked = *r;
+    r->corruptions = r->leaks = 0;
+    if (compare_refcounts(c, GLV_CHECK_FIX_LEAKS, highest) < 0)
+        return -1;
+    if (c->rebuild)
+        glv_check_note(r, "ERROR rebuilt refcount structure is still broken");
+    fresh_leaks = r->leaks;
+    set_counts(r, &walked);
+    if (r->corruptions < old.corruptions)
+        r->corruptions_fixed += old.corruptions - r->corruptions;
+    if (r->leaks < old.leaks)
+        r->leaks_fixed += old.leaks - r->leaks;
+    r->leaks += fresh_leaks;
+    return 0;
+}
+
 static int run(struct qcow2_check *c, unsigned fix)
 {
     struct glv_check_report *r = c->r, before;
@@ -366,20 +423,16 @@ static int run(struct qcow2_check *c, unsigned fix)
     if (compare_refcounts(c, 0, &highest) < 0)
         return -1;
     if (fix && c->rebuild) {
-        glv_check_note(r, "ERROR need to rebuild refcount structures");
-        r->check_errors++;
-        glv_set_error(EIO, "%s: the refcount structure is damaged and needs rebuilding, which "
-                      "this version of libgluvirt does not do; nothing was changed; repair a "
-                      "copy with 'qemu-img check -r all'", c->s->name);
-        return -1;
-    }
-    if (fix && (r->leaks || r->corruptions)) {
+        if (!(fix & GLV_CHECK_FIX_ERRORS) || !c->borrowed_writer)
+            return refuse_rebuild(c, fix);
+        if (qcow2_check_rebuild(c) < 0 || after_rebuild(c, &highest) < 0) {
+            r->check_errors++;
+            return -1;
+        }
+    } else if (fix && (r->leaks || r->corruptions)) {
         /* The counts of the second pass replace the first's; its lines
          * follow the first's, as QEMU prints both. */
-        before.messages = r->messages;
-        before.message_count = r->message_count;
-        before.messages_dropped = r->messages_dropped;
-        *r = before;
+        set_counts(r, &before);
         if (compare_refcounts(c, fix, &highest) < 0)
             return -1;
     }

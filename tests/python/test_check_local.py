@@ -1,8 +1,8 @@
 """Image.check() (gluvirt_image_check) on local images qemu-img made: the
 dict equals qemu-img check --output=json, repairs through an open for
 repair and through an image opened writable (while it is being written),
-and the errors: raw images, repairs of read-only images, repairs that
-would need the refcount structure rebuilt."""
+a rebuild of the refcount structure, and the errors: raw images, repairs
+of read-only images, rebuilds refused."""
 
 import errno
 import json
@@ -103,16 +103,36 @@ def test_raw_images_have_no_checks(tmp_path):
     assert "does not support checks" in str(e.value)
 
 
-def test_rebuild_is_refused_and_changes_nothing(image):
+def test_rebuild(tmp_path):
+    """A cluster in use with refcount 0: -r leaks and a repair through a
+    writable open refuse to rebuild the refcount structure and change
+    nothing; -r all through an open for repair rebuilds it."""
+    image = str(tmp_path / "disk.qcow2")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", image, "4M")
+    run("qemu-io", "-f", "qcow2", "-c", "write -P 1 0 64k", "-c", "write -P 2 1M 16k", image)
     damage(image, "zero")
+    reference = str(tmp_path / "ref.qcow2")
+    shutil.copy(image, reference)
     before = open(image, "rb").read()
     with gluvirt.open(image, format="qcow2", repair=True) as img:
-        found = img.check()
-        assert without_filename(found) == qemu_check(image)[1] and found["corruptions"] >= 1
+        assert without_filename(img.check()) == qemu_check(reference)[1]
+        with pytest.raises(gluvirt.Error) as e:
+            img.check(repair="leaks")
+        assert e.value.errno == errno.EIO and "rebuild" in str(e.value)
+    assert open(image, "rb").read() == before
+    with gluvirt.open(image, format="qcow2", writable=True) as img:
         with pytest.raises(gluvirt.Error) as e:
             img.check(repair="all")
-    assert e.value.errno == errno.EIO and "rebuild" in str(e.value)
+        assert e.value.errno == errno.EIO and "gluvirt_open_options_set_repair" in str(e.value)
     assert open(image, "rb").read() == before
+    lines = []
+    with gluvirt.open(image, format="qcow2", repair=True) as img:
+        repaired = img.check(repair="all", messages=lines)
+    assert "Rebuilding refcount structure" in lines
+    rc, ref = qemu_check(reference, "-r", "all")
+    assert rc == 0 and repaired["corruptions-fixed"] == ref["corruptions-fixed"]
+    assert qemu_check(image)[0] == 0
+    run("qemu-img", "compare", "-q", image, reference)
 
 
 def test_repair_of_an_image_opened_writable_while_it_is_written(tmp_path):
