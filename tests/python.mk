@@ -4,6 +4,8 @@
 #                       (parsed by docs/header_api.py): argument counts and
 #                       types, results, callback and handle types, enum values
 #   test_uri.py         gluvirt.Uri against 'gluvirt uri'
+#   test_check_local.py check() against qemu-img check, repairs (an open for
+#                       repair; a writable image being written), errors
 #   test_image_local.py I/O, asyncio, errors, info()/map() against the
 #                       command and qemu-img, on local images qemu-img made
 #   test_gluster.py     the same on the test volume gv0, and the pool
@@ -21,4 +23,5 @@ EXTRA_DIST += \
 	tests/python/test_image_local.py \
 	tests/python/test_gluster.py \
 	tests/python/test_errors.py \
-	tests/python/test_lock.py
+	tests/python/test_lock.py \
+	tests/python/test_check_local.py

@@ -10,16 +10,23 @@
 #                       GLUVIRT_REQUIRE_GLUSTER=1, else skips; runs as root);
 #   probe-and-policy.sh a qcow2 header inside a raw disk is read as raw unless
 #                       the format is asked for or probed; backing file names
-#                       the default policy refuses for local images.
+#                       the default policy refuses for local images;
+#   check-vs-qemu.sh    gluvirt check (and -r leaks/all) against qemu-img
+#                       check on clean images of every layout and on copies
+#                       damaged by check-damage.py: exit codes, JSON, text,
+#                       and the repaired images judged by qemu-img.
 TESTS += \
 	tests/qcow2/matrix-local.sh \
 	tests/qcow2/probe-and-policy.sh \
+	tests/qcow2/check-vs-qemu.sh \
 	tests/qcow2/matrix-gluster.sh
 EXTRA_DIST += \
 	tests/qcow2/matrix-lib.sh \
 	tests/qcow2/compare-info.py \
 	tests/qcow2/matrix-local.sh \
 	tests/qcow2/probe-and-policy.sh \
+	tests/qcow2/check-vs-qemu.sh \
+	tests/qcow2/check-damage.py \
 	tests/qcow2/matrix-gluster.sh
 
 # Writing qcow2 images (tests/qcow2/test_qcow2_write): images made by

@@ -17,6 +17,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_check_volume(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_resize(int argc, char **argv);

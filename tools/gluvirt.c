@@ -25,6 +25,7 @@ static const struct {
     {"bench", cmd_bench, "time a run of read or write requests, as qemu-img bench does"},
     {"map", cmd_map, "show where an image's data lives, as qemu-img map does"},
     {"create", cmd_create, "create a raw or qcow2 image, as qemu-img create does"},
+    {"check", cmd_check, "check an image's metadata and repair it, as qemu-img check does"},
     {"check-volume", cmd_check_volume, "check that a gluster volume is ready for VM images"},
     {"compare", cmd_compare, "say whether two images read the same, as qemu-img compare does"},
     {"measure", cmd_measure, "the size an image would take, as qemu-img measure prints it"},

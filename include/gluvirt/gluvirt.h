@@ -13,6 +13,7 @@
 #include <gluvirt/image.h>
 #include <gluvirt/create.h>
 #include <gluvirt/volume.h>
+#include <gluvirt/check.h>
 #include <gluvirt/verbs.h>
 
 #endif /* GLUVIRT_GLUVIRT_H */

@@ -5,6 +5,7 @@
 #ifndef GLUVIRT_FORMAT_H
 #define GLUVIRT_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -13,6 +14,28 @@
 #include "storage/storage.h"
 
 struct glv_format;
+
+/* What a format's check found (QEMU's BdrvCheckResult): counts, the
+ * figures 'qemu-img check' prints, and one line per problem. */
+struct glv_check_report {
+    uint64_t corruptions, leaks, check_errors;
+    uint64_t corruptions_fixed, leaks_fixed;
+    uint64_t image_end_offset;
+    uint64_t total_clusters, allocated_clusters, fragmented_clusters, compressed_clusters;
+    char **messages;            /* at most GLV_CHECK_MAX_MESSAGES of them */
+    size_t message_count;
+    uint64_t messages_dropped;  /* lines past the limit, counted only */
+};
+
+#define GLV_CHECK_MAX_MESSAGES 1000
+
+/* What a check may repair: leaked clusters, and the corruptions QEMU's
+ * 'qemu-img check -r all' repairs. */
+enum { GLV_CHECK_FIX_LEAKS = 1, GLV_CHECK_FIX_ERRORS = 2 };
+
+/* Add one problem line to r (dropped, but counted, past the limit). */
+void glv_check_note(struct glv_check_report *r, const char *fmt, ...) GLV_PRINTF(2, 3);
+void glv_check_report_release(struct glv_check_report *r);
 
 /* Where a range of the virtual disk lives, as one format layer sees it. */
 enum glv_map_kind {
@@ -66,6 +89,15 @@ struct glv_format_ops {
     const char *(*info_string)(struct glv_format *f, gluvirt_info_key key);
     int64_t (*snapshot_int)(struct glv_format *f, int index, gluvirt_snapshot_key key);
     const char *(*snapshot_string)(struct glv_format *f, int index, gluvirt_snapshot_key key);
+
+    /* Check the image's metadata into *r (zeroed by the caller); with fix
+     * (GLV_CHECK_FIX_*), repair what it may.  storage_writable: the image's
+     * file may be written even when the driver was opened read-only (an
+     * open for repair).  0 when the check ran to its end (its findings are
+     * in *r), -1 with the error set when it could not (r->check_errors
+     * then says why, as far as it got). */
+    int (*check)(struct glv_format *f, unsigned fix, int storage_writable,
+                 struct glv_check_report *r);
 };
 
 /* A backing file as a format driver sees it: read fills the whole vector

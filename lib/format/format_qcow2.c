@@ -318,6 +318,7 @@ static const struct glv_format_ops qcow2_ops = {
     .info_string = qcow2_info_string,
     .snapshot_int = qcow2_snapshot_int,
     .snapshot_string = qcow2_snapshot_string,
+    .check = qcow2_check_op,
 };
 
 /* Read a snapshot instead of the current state. */

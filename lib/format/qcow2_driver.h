@@ -144,4 +144,11 @@ void qcow2_compressed_release(struct qcow2_image *q);
 int qcow2_compressed_read(struct qcow2_image *q, uint64_t l2_entry, uint64_t guest_cluster,
                           uint64_t skip, const struct iovec *iov, int iovcnt);
 
+/* ------------------------------------------------------------ checking */
+
+/* The format op: check, and with fix repair, as 'qemu-img check' does
+ * (qcow2_check_repair.c). */
+int qcow2_check_op(struct glv_format *f, unsigned fix, int storage_writable,
+                   struct glv_check_report *r);
+
 #endif

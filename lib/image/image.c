@@ -99,6 +99,16 @@ GLUVIRT_API int gluvirt_open_options_set_writable(gluvirt_open_options *o, int w
     return 0;
 }
 
+GLUVIRT_API int gluvirt_open_options_set_repair(gluvirt_open_options *o, int repair)
+{
+    if (!o) {
+        glv_set_error(EINVAL, "gluvirt_open_options_set_repair: the options object is NULL");
+        return -1;
+    }
+    o->repair = repair != 0;
+    return 0;
+}
+
 GLUVIRT_API int gluvirt_open_options_set_completion(gluvirt_open_options *o,
                                                     gluvirt_completion_mode mode)
 {
@@ -226,8 +236,9 @@ static int open_format(gluvirt_image *image, const struct open_request *req,
     if (choose_format(image->storage, req->format, &format) < 0)
         return -1;
     /* Locked before the driver reads metadata another writer may be
-     * changing; backing files as readers. */
-    if (glv_image_lock(image->storage, image->name, o, image->writable,
+     * changing; backing files as readers; a repair open as a writer (it
+     * writes metadata). */
+    if (glv_image_lock(image->storage, image->name, o, image->writable || image->repairable,
                        format == GLUVIRT_FORMAT_QCOW2) < 0)
         return -1;
     if (format == GLUVIRT_FORMAT_QCOW2) {
@@ -250,7 +261,8 @@ static gluvirt_image *open_image(struct open_request *req)
 {
     /* Only the image asked for is written; its backing chain is read. */
     int writable = req->options->writable && !req->parent;
-    struct glv_storage_flags flags = {writable, req->options->direct};
+    int repairable = req->options->repair && !req->parent;
+    struct glv_storage_flags flags = {writable || repairable, req->options->direct};
     struct glv_open_context ctx = {req->parent, NULL, req->options,
                                    req->parent ? req->parent->depth + 1 : 0};
     gluvirt_image *image = calloc(1, sizeof *image);
@@ -267,6 +279,7 @@ static gluvirt_image *open_image(struct open_request *req)
     if (!req->parent && glv_image_check_lock_options(req->options, req->uri ? req->uri->path
                                                                             : req->path) < 0)
         goto fail;
+    image->repairable = repairable;
     if (req->uri) {
         if (!(image->uri = gluvirt_uri_dup(req->uri)) || !(image->name = uri_name(req->uri)))
             goto fail;
@@ -282,7 +295,7 @@ static gluvirt_image *open_image(struct open_request *req)
         open_format(image, req, &ctx) < 0)
         goto fail;
     if (!(image->aio = glv_aio_new(req->options->completion, req->options->queue_depth,
-                                   !image->writable)))
+                                   !image->writable && !image->repairable)))
         goto fail;
     return image;
 fail:
@@ -292,7 +305,7 @@ fail:
 
 static const gluvirt_open_options default_options = {
     GLUVIRT_FORMAT_RAW, 0, 0, GLUVIRT_COMPLETION_THREAD, GLV_DEFAULT_QUEUE_DEPTH, 0,
-    GLUVIRT_BACKING_SAME_STORE, NULL, 0, GLUVIRT_LOCKING_ON};
+    GLUVIRT_BACKING_SAME_STORE, NULL, 0, GLUVIRT_LOCKING_ON, 0};
 
 gluvirt_image *glv_image_open_in_chain(gluvirt_pool *pool, const gluvirt_uri *uri,
                                        const char *path, gluvirt_format format,

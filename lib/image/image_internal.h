@@ -17,12 +17,14 @@ struct gluvirt_open_options {
     char *snapshot;
     int force_share;
     gluvirt_locking_mode locking;
+    int repair;                  /* the file is opened writable for gluvirt_image_check */
 };
 
 struct gluvirt_image {
     struct glv_storage *storage;
     struct glv_format *format;
     int writable;
+    int repairable;              /* opened for repair: the file is writable, the image not */
     struct glv_aio *aio;         /* the callback engine */
     char *name;                  /* the target as opened */
     gluvirt_pool *pool;          /* gluster images: the pool the chain shares */

@@ -15,7 +15,7 @@ import pytest
 
 import header_api
 from conftest import TOP_SRCDIR
-from gluvirt import _capi, _create, _describe, _image, _pool, _uri, _volume
+from gluvirt import _capi, _check, _create, _describe, _image, _pool, _uri, _volume
 
 HEADERS = sorted(glob.glob(os.path.join(TOP_SRCDIR, "include", "gluvirt", "*.h")))
 PARSED = [header_api.parse(path) for path in HEADERS]
@@ -61,6 +61,9 @@ def expected_ctype(c_type, as_result):
         return c_int
     if c_type in CALLBACKS:
         return _capi.CALLBACKS[c_type]
+    match = re.match(r"^(\w+) \* ?\*$", c_type)
+    if match and match.group(1) in OPAQUES:
+        return POINTER(POINTER(_capi.OPAQUE[match.group(1)]))
     match = re.match(r"^(?:const )?(\w+) \*$", c_type)
     if match and match.group(1) in OPAQUES:
         assert match.group(1) in _capi.OPAQUE, \
@@ -144,6 +147,7 @@ def test_enum_values_the_binding_uses():
     check("gluvirt_transport", "GLUVIRT_TRANSPORT_", {v: k for k, v in _uri._TRANSPORTS.items()})
     check("gluvirt_check_status", "GLUVIRT_CHECK_", {n: i for i, n in enumerate(_volume.STATUSES)})
     check("gluvirt_check_field", "GLUVIRT_CHECK_", {n: i for i, n in enumerate(_volume.FIELDS)})
+    check("gluvirt_check_value", "GLUVIRT_CHECK_", {k: v for k, v in _check.VALUES.items()})
     assert enum_values("gluvirt_completion_mode")["GLUVIRT_COMPLETION_POLL"] == \
         _image.COMPLETION_POLL
     # the enum counters cover every counter of the header
@@ -160,6 +164,11 @@ def test_info_keys_and_block_flags():
     assert set(_describe.C_CONSTANTS) == set(header_values)
     for name, value in _describe.C_CONSTANTS.items():
         assert header_values[name] == value, name
+
+
+def test_check_repair_flags():
+    for word, flags in _check.REPAIRS.items():
+        assert int(DEFINES["GLUVIRT_CHECK_REPAIR_" + word.upper()].value.rstrip("uU"), 0) == flags
 
 
 def test_size_of_backing_constant():

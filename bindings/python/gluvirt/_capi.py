@@ -41,7 +41,8 @@ def _handle_type(c_name):
 OPAQUE = {name: _handle_type(name) for name in (
     "gluvirt_uri", "gluvirt_pool", "gluvirt_pool_options", "gluvirt_connection",
     "gluvirt_image", "gluvirt_open_options", "gluvirt_create_options",
-    "gluvirt_volume_report", "gluvirt_volume_check_options", "gluvirt_verb_options")}
+    "gluvirt_volume_report", "gluvirt_volume_check_options", "gluvirt_verb_options",
+    "gluvirt_check_result")}
 
 URI = POINTER(OPAQUE["gluvirt_uri"])
 POOL = POINTER(OPAQUE["gluvirt_pool"])
@@ -53,6 +54,7 @@ CREATE_OPTIONS = POINTER(OPAQUE["gluvirt_create_options"])
 REPORT = POINTER(OPAQUE["gluvirt_volume_report"])
 CHECK_OPTIONS = POINTER(OPAQUE["gluvirt_volume_check_options"])
 VERB_OPTIONS = POINTER(OPAQUE["gluvirt_verb_options"])
+CHECK_RESULT = POINTER(OPAQUE["gluvirt_check_result"])
 
 
 class Iovec(ctypes.Structure):
@@ -215,6 +217,13 @@ PROTOTYPES = {
         (c_int, [IMAGE, c_uint64, VERB_OPTIONS, POINTER(c_uint64), POINTER(c_uint64)],
          NEGATIVE),
     "gluvirt_image_resize": (c_int, [IMAGE, c_uint64, VERB_OPTIONS], NEGATIVE),
+    # check.h
+    "gluvirt_image_check": (c_int, [IMAGE, c_uint, POINTER(CHECK_RESULT)], NEGATIVE),
+    "gluvirt_check_result_value": (c_int64, [CHECK_RESULT, ENUM], RAW),
+    "gluvirt_check_result_message_count": (c_size_t, [CHECK_RESULT], RAW),
+    "gluvirt_check_result_message": (c_char_p, [CHECK_RESULT, c_size_t], RAW),
+    "gluvirt_check_result_free": (None, [CHECK_RESULT], RAW),
+    "gluvirt_open_options_set_repair": (c_int, [OPEN_OPTIONS, c_int], NEGATIVE),
 }
 
 

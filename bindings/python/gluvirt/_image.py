@@ -6,7 +6,7 @@ import errno
 import itertools
 import os
 
-from gluvirt import _describe, _verbs
+from gluvirt import _check, _describe, _verbs
 from gluvirt._capi import COMPLETE_FN, RELEASE_FN, Error, decode, encode, lib
 from gluvirt._handle import HandleOwner
 from gluvirt._pool import Pool
@@ -36,7 +36,9 @@ def open(target, format=None, writable=False, pool=None, **options):
     image as it was at an internal snapshot), queue_depth=N (asynchronous
     requests in flight, 1..4096), force_share=True (a read-only open beside
     another writer, as qemu-img -U), locking="on"|"off" ("off": take and
-    check no image locks, for writers that coordinate themselves).
+    check no image locks, for writers that coordinate themselves),
+    repair=True (open the file writable for Image.check(repair=...) without
+    opening the image for writing).
 
     Raises gluvirt.Error: ENOENT, EACCES, EISDIR, ENOTSUP, EINVAL, EBUSY
     (another process, QEMU or gluvirt, writes the image; the message says
@@ -94,15 +96,18 @@ def _option_setters(format, writable, options):
     if options.get("snapshot") is not None:
         setters.append((lib.gluvirt_open_options_set_snapshot,
                         (encode(options.pop("snapshot"), "snapshot"),)))
+    if options.pop("repair", False):
+        setters.append((lib.gluvirt_open_options_set_repair, (1,)))
     if options.get("queue_depth") is not None:
         setters.append((lib.gluvirt_open_options_set_queue_depth,
                         (_nonnegative(options.pop("queue_depth"), "queue_depth"),)))
     leftover = sorted(k for k, v in options.items()
                       if v is not None and k not in ("direct", "force_share", "l2_cache_size",
-                                                     "backing", "snapshot", "queue_depth"))
+                                                     "backing", "snapshot", "queue_depth",
+                                                     "repair"))
     if leftover:
         raise TypeError("gluvirt.open() got unknown options: %s (known: direct, force_share, "
-                        "locking, l2_cache_size, backing, snapshot, queue_depth)"
+                        "locking, l2_cache_size, backing, snapshot, queue_depth, repair)"
                         % ", ".join(leftover))
     return setters
 
@@ -325,6 +330,18 @@ class Image(HandleOwner):
         """What `gluvirt info --json` prints, as a dict (qemu-img info's keys);
         with backing_chain=True a list of them, one per layer, top first."""
         return _describe.describe(self._live(), self._name, backing_chain)
+
+    def check(self, repair=None, messages=None):
+        """Check the image's metadata as `gluvirt check --output=json` does,
+        and with repair="leaks" or "all" repair it (the image opened
+        writable, or with repair=True): a dict with qemu-img check's JSON
+        keys (those that are 0 left out, as qemu-img does, but
+        check-errors).  messages: a list that gets one line per problem
+        found or repaired.  Raises gluvirt.Error when the check cannot run:
+        ENOTSUP for raw images, EROFS for a repair of an image opened
+        read-only, EIO for a repair that would need the refcount structure
+        rebuilt (nothing is written then)."""
+        return _check.check(self._live(), self._name, self.format, repair, messages)
 
     def map(self, offset=0, length=None):
         """What `gluvirt map --output=json` prints: a list of dicts with keys
