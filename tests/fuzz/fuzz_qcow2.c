@@ -1,11 +1,16 @@
 /*
- * libFuzzer target for the qcow2 reader.  The input is an image file, opened
+ * libFuzzer target for the qcow2 reader and writer.  The input is an image file, opened
  * as qcow2 through the local-file backend with no backing file; when it
  * opens, a few ranges are read (the start, the end, a cluster boundary, and
  * one the input chooses) and the image is walked with block status.  Any
  * input: no crash, no leak, no undefined behaviour, no unbounded memory or
  * time.  Reads may fail (damaged tables fail the reads that meet them); a
  * read that succeeds must say how much it read.
+ *
+ * Then the write path: the same image opened writable (layouts the writer
+ * refuses fail to open, which is fine) takes a few writes, a write_zeroes,
+ * a discard and a flush, and is closed.  Any of them may fail on damage;
+ * none may crash, and a write that succeeds must say it wrote everything.
  *
  * Seeds: tests/fuzz/make-qcow2-seeds.sh (small qemu-img images).
  */
@@ -51,12 +56,13 @@ static void store_input(const uint8_t *data, size_t size)
     }
 }
 
-static gluvirt_image *open_input(void)
+static gluvirt_image *open_input(int writable)
 {
     gluvirt_open_options *options = gluvirt_open_options_new();
     gluvirt_image *image;
 
     if (!options || gluvirt_open_options_set_format(options, GLUVIRT_FORMAT_QCOW2) < 0 ||
+        gluvirt_open_options_set_writable(options, writable) < 0 ||
         gluvirt_open_options_set_backing(options, GLUVIRT_BACKING_NONE) < 0 ||
         gluvirt_open_options_set_l2_cache_size(options, 64 << 10) < 0) /* evict and reload */
         abort();
@@ -68,8 +74,9 @@ static gluvirt_image *open_input(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* Make the image file, and check that a minimal valid image (version 3,
- * 512-byte clusters, empty, a one-cluster refcount table) opens: a fuzzer
- * whose every input failed to open would test nothing. */
+ * 512-byte clusters, empty, a one-cluster refcount table) opens, read-only
+ * and writable: a fuzzer whose every input failed to open would test
+ * nothing. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     static uint8_t minimal[1024] = {'Q', 'F', 'I', 0xfb, 0, 0, 0, 3};
@@ -89,11 +96,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     minimal[99] = 4;                         /* refcount_order */
     minimal[103] = 104;                      /* header_length */
     store_input(minimal, sizeof minimal);
-    if (!(image = open_input())) {
-        fprintf(stderr, "fuzz_qcow2: a valid image does not open: %s\n", gluvirt_errmsg());
-        abort();
+    for (int writable = 0; writable <= 1; writable++) {
+        if (!(image = open_input(writable))) {
+            fprintf(stderr, "fuzz_qcow2: a valid image does not open%s: %s\n",
+                    writable ? " writable" : "", gluvirt_errmsg());
+            abort();
+        }
+        gluvirt_image_close(image);
     }
-    gluvirt_image_close(image);
     return 0;
 }
 
@@ -110,6 +120,50 @@ static void read_range(gluvirt_image *image, int64_t size, uint64_t offset, size
     if (got >= 0 && (uint64_t)got < len && offset < (uint64_t)size &&
         offset + (uint64_t)got < (uint64_t)size)
         abort();
+}
+
+static void write_range(gluvirt_image *image, int64_t size, uint64_t offset, size_t len)
+{
+    ssize_t done;
+
+    if (offset >= (uint64_t)size)
+        return;
+    if (len > READ_MAX)
+        len = READ_MAX;
+    if (len > (uint64_t)size - offset)
+        len = (size_t)((uint64_t)size - offset);
+    memset(read_buf, (int)(offset * 31 + len) | 1, len);
+    done = gluvirt_image_pwrite(image, read_buf, len, offset);
+    if (done < -1 || (done >= 0 && (size_t)done != len))
+        abort();
+}
+
+/* Writes, zeroing, a discard and a flush on the image opened writable; the
+ * offsets come from chosen, like the reads'. */
+static void write_pass(uint64_t chosen)
+{
+    gluvirt_image *image = open_input(1);
+    int64_t size;
+    uint64_t at;
+
+    if (!image)
+        return;
+    size = gluvirt_image_size(image);
+    if (size < 0)
+        abort();
+    if (size > 0) {
+        at = chosen % (uint64_t)size;
+        write_range(image, size, 0, 4096);
+        write_range(image, size, at, (size_t)(chosen >> 48) + 1);
+        (void)gluvirt_image_write_zeroes(image, at / 2, (uint64_t)size - at / 2 < 131072
+                                                            ? (uint64_t)size - at / 2 : 131072);
+        write_range(image, size, 65536 - 1000, 8192);
+        (void)gluvirt_image_discard(image, 0, (uint64_t)size < 262144 ? (uint64_t)size : 262144);
+        write_range(image, size, (uint64_t)size > 4096 ? (uint64_t)size - 4096 : 0, 8192);
+        read_range(image, size, 0, 8192);
+    }
+    (void)gluvirt_image_flush(image);
+    (void)gluvirt_image_close(image);
 }
 
 static void walk_block_status(gluvirt_image *image, int64_t size)
@@ -140,7 +194,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t chosen = 0;
 
     store_input(data, size);
-    if (!(image = open_input()))
+    if (!(image = open_input(0)))
         return 0;
 
     vsize = gluvirt_image_size(image);
@@ -156,5 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         read_range(image, vsize, chosen % (uint64_t)vsize, (size_t)(chosen >> 48) + 1);
     walk_block_status(image, vsize);
     gluvirt_image_close(image);
+    /* The read-only open has read the input, and the writer changes the file. */
+    write_pass(chosen);
     return 0;
 }

@@ -4,7 +4,8 @@
 # Run from a configured build tree (it needs config.h and gluvirt/version.h).
 # Targets and their seed corpora:
 #   fuzz_uri    every URI of the vector table, plus a few JSON and XML documents;
-#   fuzz_qcow2  small qemu-img images (make-qcow2-seeds.sh; needs qemu-utils).
+#   fuzz_qcow2  small qemu-img images (make-qcow2-seeds.sh; needs qemu-utils),
+#               read, then opened writable and written (one run of each input).
 # The library is compiled once; the targets then run side by side, each for
 # SECONDS, so the whole run takes about SECONDS plus the build.  Findings are
 # written to tests/fuzz/findings/ and make the script fail.
