@@ -2,18 +2,10 @@
 # Shared by the convert scripts (tests/convert/): the program, a scratch
 # directory, and the judgements qemu-img passes on a converted image.
 
-: "${GLUVIRT:?set GLUVIRT to the gluvirt program}"
-command -v qemu-img >/dev/null || { echo "SKIP: qemu-img is not installed"; exit 77; }
+# The program, qemu-img, $work, $checks and fail come from the verb scripts' lib.
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/../verbs/lib.sh"
 command -v qemu-io >/dev/null || { echo "SKIP: qemu-io is not installed"; exit 77; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-checks=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
 # Bytes qemu-img map says hold data (allocated, not reading as zeros).
 data_bytes() {
