@@ -26,11 +26,11 @@ qemu-img convert -f raw -O qcow2 -o cluster_size=128k src.raw q.qcow2
 "$GLUVIRT" convert -f raw -O qcow2 -o cluster_size=128k src.raw "$url.qcow2" ||
     fail "gluvirt convert onto $volume failed"
 
-(qemu-img compare -q -f raw -F qcow2 src.raw "$url.qcow2"; echo $? >c1.rc) &
-(qemu-img compare -q -f qcow2 -F qcow2 q.qcow2 "$url.qcow2"; echo $? >c2.rc) &
-(qemu-img check -q -f qcow2 "$url.qcow2"; echo $? >c3.rc) &
-(qemu-img info --output=json -f qcow2 "$url.qcow2" >info.json; echo $? >c4.rc) &
-(qemu-img map --output=json -f qcow2 "$url.qcow2" >map.json; echo $? >c5.rc) &
+(qemu-img compare -q -f raw -F qcow2 src.raw "$url.qcow2" 2>c1.err; echo $? >c1.rc) &
+(qemu-img compare -q -f qcow2 -F qcow2 q.qcow2 "$url.qcow2" 2>c2.err; echo $? >c2.rc) &
+(qemu-img check -q -f qcow2 "$url.qcow2" 2>c3.err; echo $? >c3.rc) &
+(qemu-img info --output=json -f qcow2 "$url.qcow2" >info.json 2>c4.err; echo $? >c4.rc) &
+(qemu-img map --output=json -f qcow2 "$url.qcow2" >map.json 2>c5.err; echo $? >c5.rc) &
 wait
 [ "$(cat c1.rc)" = 0 ] || fail "the target on $volume differs from the source"
 [ "$(cat c2.rc)" = 0 ] || fail "the target on $volume differs from qemu-img's conversion"
