@@ -1,13 +1,15 @@
 /*
  * gluvirt convert: copy an image's virtual disk into another image, a local
- * file or standard output, as 'qemu-img convert -O raw' does.
+ * file or standard output, as 'qemu-img convert -O raw|qcow2' does.
  *
  * The source is raw or qcow2 (its current state, or an internal snapshot);
- * the output is raw.  The output is sparse: the destination is emptied and
- * resized to the source's size first, so it reads as zeros everywhere, and
- * then only the blocks that hold data are written.  For a qcow2 source the
- * ranges its metadata (gluvirt_image_block_status) says read as zeros are
- * not even read.  Standard output cannot have holes and gets every byte.
+ * the output is raw or qcow2.  The output is sparse: the destination is
+ * made new (a raw one emptied and resized, a qcow2 one created with the -o
+ * options) so it reads as zeros everywhere, and then only the blocks that
+ * hold data are written.  For a qcow2 source the ranges its metadata
+ * (gluvirt_image_block_status) says read as zeros are not even read.  With
+ * -n the destination exists and is kept: its zero ranges are written as
+ * zeros.  Standard output cannot have holes and gets every byte.
  */
 #include "config.h"
 
@@ -25,12 +27,24 @@
 #include <gluvirt/gluvirt.h>
 
 #include "commands.h"
+#include "size_arg.h"
 
 /* Bytes read from the source at a time. */
 #define COPY_CHUNK (2u << 20)
-/* Granularity of hole detection: a block of zeros this size is not written
- * (qemu-img convert's default minimum sparse size is 4 KiB too). */
+/* Default granularity of hole detection (-S): a block of zeros this size is
+ * not written (qemu-img convert's default minimum sparse size is 4 KiB too). */
 #define SPARSE_BLOCK 4096u
+
+/* What the command line asks of the destination. */
+struct target_request {
+    gluvirt_format format;   /* -O */
+    int existing;            /* -n: the target exists and is not created */
+    size_t sparse_block;     /* -S; 0 writes every block */
+    uint32_t cluster_size;   /* -o cluster_size, 0 for the default */
+    const char *compat;      /* -o compat, or NULL */
+    gluvirt_preallocation preallocation;
+    int have_options;        /* any -o given */
+};
 
 struct progress {
     int enabled;
@@ -40,15 +54,23 @@ struct progress {
 static void convert_usage(FILE *out)
 {
     fprintf(out,
-            "usage: gluvirt convert [-f raw|qcow2] [-O raw] [-p] [--snapshot NAME]\n"
+            "usage: gluvirt convert [-f raw|qcow2] [-O raw|qcow2] [-o OPTION=VALUE[,...]]\n"
+            "                       [-n] [-S SIZE] [-p] [--snapshot NAME]\n"
             "                       [--backing any|same-store|none] [-U] SRC DST\n"
             "Copies the virtual disk of SRC into DST.  Each is a gluster URI or a local path;\n"
-            "DST '-' is standard output.  DST is created when it does not exist, and\n"
-            "emptied when it does.\n"
-            "Blocks of zeros are left as holes in the output.\n"
+            "DST '-' is standard output (raw only).  DST is created when it does not exist,\n"
+            "and replaced when it does.  Blocks of zeros are left as holes in the output.\n"
             "  -f FMT           the source's format, raw or qcow2; without -f it is probed\n"
             "                   from the source's first bytes (a note on stderr says so)\n"
-            "  -O FMT           the output's format (only raw)\n"
+            "  -O FMT           the output's format, raw (default) or qcow2\n"
+            "  -o OPTIONS       qcow2 output: cluster_size=SIZE, compat=0.10|1.1,\n"
+            "                   preallocation=off|metadata; refcount_bits=16,\n"
+            "                   lazy_refcounts=off and extended_l2=off (other values are\n"
+            "                   not supported yet)\n"
+            "  -n               DST exists (at least SRC's size): write into it, do not\n"
+            "                   create it; its ranges SRC holds as zeros are zeroed\n"
+            "  -S SIZE          runs of zeros of at least SIZE (default 4k) are not written;\n"
+            "                   -S 0 writes every byte\n"
             "  -p               draw the progress on stderr\n"
             "  --snapshot S     copy the qcow2 source as it was at internal snapshot S (its\n"
             "                   name or, failing that, its id); also -l S, -l snapshot.name=S\n"
@@ -67,13 +89,70 @@ static int parse_output_format(const char *name, gluvirt_format *out)
         *out = GLUVIRT_FORMAT_RAW;
         return 0;
     }
-    if (!strcmp(name, "qcow2"))
-        fprintf(stderr, "gluvirt convert: -O qcow2: this version writes raw images only; "
-                        "use -O raw\n");
-    else
-        fprintf(stderr, "gluvirt convert: -O %s: unknown or unsupported format; only raw is "
-                        "written\n", name);
+    if (!strcmp(name, "qcow2")) {
+        *out = GLUVIRT_FORMAT_QCOW2;
+        return 0;
+    }
+    fprintf(stderr, "gluvirt convert: -O %s: unknown or unsupported format; raw and qcow2 "
+                    "are written\n", name);
     return -1;
+}
+
+/* An -o option whose only value the library writes today is the default. */
+static int only_default(const char *key, const char *value, const char *allowed)
+{
+    if (!strcmp(value, allowed))
+        return 0;
+    fprintf(stderr, "gluvirt convert: -o %s=%s: not supported yet (qcow2 images are written "
+                    "with %s=%s only)\n", key, value, key, allowed);
+    return -1;
+}
+
+/* One -o list, "key=value,key=value", into r. */
+static int parse_target_options(char *list, struct target_request *r)
+{
+    char *save = NULL, *item;
+
+    r->have_options = 1;
+    for (item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *value = strchr(item, '=');
+        uint64_t bytes;
+
+        if (!value) {
+            fprintf(stderr, "gluvirt convert: -o %s: expected OPTION=VALUE\n", item);
+            return -1;
+        }
+        *value++ = '\0';
+        if (!strcmp(item, "cluster_size")) {
+            if (size_arg("convert", "-o cluster_size", value, UINT32_MAX, &bytes) < 0)
+                return -1;
+            r->cluster_size = (uint32_t)bytes;
+        } else if (!strcmp(item, "compat")) {
+            r->compat = value;
+        } else if (!strcmp(item, "preallocation")) {
+            if (!strcmp(value, "off")) {
+                r->preallocation = GLUVIRT_PREALLOC_OFF;
+            } else if (!strcmp(value, "metadata")) {
+                r->preallocation = GLUVIRT_PREALLOC_METADATA;
+            } else {
+                fprintf(stderr, "gluvirt convert: -o preallocation=%s: not supported yet by "
+                                "convert; use off or metadata\n", value);
+                return -1;
+            }
+        } else if (!strcmp(item, "refcount_bits")) {
+            if (only_default(item, value, "16") < 0)
+                return -1;
+        } else if (!strcmp(item, "lazy_refcounts") || !strcmp(item, "extended_l2")) {
+            if (only_default(item, value, "off") < 0)
+                return -1;
+        } else {
+            fprintf(stderr, "gluvirt convert: -o %s: unknown option; known: cluster_size, "
+                            "compat, preallocation, refcount_bits, lazy_refcounts, "
+                            "extended_l2\n", item);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static void progress_draw(struct progress *p, uint64_t done, uint64_t total)
@@ -119,36 +198,53 @@ static int write_all_fd(int fd, const unsigned char *buf, size_t count)
     return 0;
 }
 
-/* Write the blocks of buf that hold data; runs of them go in one request. */
-static int write_data_blocks(gluvirt_image *dst, const unsigned char *buf, size_t count,
-                             uint64_t offset)
+/* Zero count bytes at offset of an existing target (-n), which may hold
+ * anything there. */
+static int zero_existing(gluvirt_image *dst, const struct target_request *r, uint64_t offset,
+                         uint64_t count)
 {
-    size_t at = 0;
+    if (!r->existing || count == 0)
+        return 0;
+    if (gluvirt_image_write_zeroes(dst, offset, count) < 0) {
+        report_library_error(NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Write the data of buf; runs of zero sectors at least the sparse size
+ * (-S) long are left out (as qemu-img convert does), shorter ones go with
+ * the data around them.  With -S 0 everything is data. */
+static int write_data_blocks(gluvirt_image *dst, const struct target_request *r,
+                             const unsigned char *buf, size_t count, uint64_t offset)
+{
+    const size_t sector = 512;
+    size_t at = 0, data_start = 0;
 
     while (at < count) {
-        size_t start, end;
+        size_t zero_start = at;
 
-        while (at < count) {
-            size_t n = count - at < SPARSE_BLOCK ? count - at : SPARSE_BLOCK;
-
-            if (!all_zeros(buf + at, n))
-                break;
-            at += n;
+        while (r->sparse_block && at < count &&
+               all_zeros(buf + at, count - at < sector ? count - at : sector))
+            at += count - at < sector ? count - at : sector;
+        if (at - zero_start >= r->sparse_block && at > zero_start) {
+            if (zero_start > data_start &&
+                gluvirt_image_pwrite(dst, buf + data_start, zero_start - data_start,
+                                     offset + data_start) < 0) {
+                report_library_error(NULL);
+                return -1;
+            }
+            if (zero_existing(dst, r, offset + zero_start, at - zero_start) < 0)
+                return -1;
+            data_start = at;
         }
-        start = end = at;
-        while (end < count) {
-            size_t n = count - end < SPARSE_BLOCK ? count - end : SPARSE_BLOCK;
-
-            if (all_zeros(buf + end, n))
-                break;
-            end += n;
-        }
-        if (end > start && gluvirt_image_pwrite(dst, buf + start, end - start,
-                                                offset + start) < 0) {
-            report_library_error(NULL);
-            return -1;
-        }
-        at = end;
+        if (at < count)
+            at += count - at < sector ? count - at : sector;
+    }
+    if (count > data_start &&
+        gluvirt_image_pwrite(dst, buf + data_start, count - data_start, offset + data_start) < 0) {
+        report_library_error(NULL);
+        return -1;
     }
     return 0;
 }
@@ -176,43 +272,151 @@ static int same_image(const char *src, const char *dst)
     return same;
 }
 
-/* The destination image, emptied and resized to size: holes everywhere. */
-static gluvirt_image *open_destination(gluvirt_pool *pool, const char *dst, uint64_t size)
+/* Open the destination writable as format; NULL with the library's error. */
+static gluvirt_image *open_writable(gluvirt_pool *pool, const char *dst, gluvirt_format format)
 {
     gluvirt_open_options *options = gluvirt_open_options_new();
     gluvirt_image *image = NULL;
 
-    if (!options || gluvirt_open_options_set_writable(options, 1) < 0) {
-        report_library_error(NULL);
-        goto out;
-    }
-    if (!is_gluster_target(dst)) {
-        int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (options && gluvirt_open_options_set_writable(options, 1) == 0 &&
+        gluvirt_open_options_set_format(options, format) == 0 &&
+        gluvirt_open_options_set_backing(options, GLUVIRT_BACKING_NONE) == 0)
+        image = gluvirt_image_open(pool, dst, options);
+    gluvirt_open_options_free(options);
+    return image;
+}
 
+/* -n: the existing destination, which must hold the whole source. */
+static gluvirt_image *open_existing(gluvirt_pool *pool, const char *dst,
+                                    const struct target_request *r, uint64_t size)
+{
+    gluvirt_image *image = open_writable(pool, dst, r->format);
+    int64_t have;
+
+    if (!image) {
+        report_library_error(NULL);
+        return NULL;
+    }
+    have = gluvirt_image_size(image);
+    if (have < 0 || (uint64_t)have < size) {
+        fprintf(stderr, "gluvirt convert: -n: %s holds %" PRId64 " bytes, less than the "
+                        "source's %" PRIu64 "; make it large enough (gluvirt resize) or "
+                        "leave out -n\n", dst, have, size);
+        gluvirt_image_close(image);
+        return NULL;
+    }
+    return image;
+}
+
+/* The create options of a qcow2 destination; NULL after a message. */
+static gluvirt_create_options *qcow2_create_options(const struct target_request *r,
+                                                    int overwrite)
+{
+    gluvirt_create_options *o = gluvirt_create_options_new();
+
+    if (!o || gluvirt_create_options_set_format(o, GLUVIRT_FORMAT_QCOW2) < 0 ||
+        (r->cluster_size && gluvirt_create_options_set_cluster_size(o, r->cluster_size) < 0) ||
+        (r->compat && gluvirt_create_options_set_compat(o, r->compat) < 0) ||
+        gluvirt_create_options_set_preallocation(o, r->preallocation) < 0 ||
+        gluvirt_create_options_set_overwrite(o, overwrite) < 0) {
+        report_library_error(NULL);
+        gluvirt_create_options_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+/*
+ * A new qcow2 destination of size bytes, replacing one that exists, as
+ * qemu-img convert does.  *created says whether the file is new (so that a
+ * failure removes it).
+ */
+static gluvirt_image *create_qcow2(gluvirt_pool *pool, const char *dst,
+                                   const struct target_request *r, uint64_t size, int *created)
+{
+    gluvirt_create_options *o = qcow2_create_options(r, 0);
+    gluvirt_image *image = NULL;
+    int rc;
+
+    if (!o)
+        return NULL;
+    rc = gluvirt_image_create(pool, dst, size, o);
+    *created = rc == 0;
+    if (rc < 0 && gluvirt_errno() == EEXIST) {
+        gluvirt_create_options_free(o);
+        if (!(o = qcow2_create_options(r, 1)))
+            return NULL;
+        rc = gluvirt_image_create(pool, dst, size, o);
+    }
+    if (rc == 0)
+        image = open_writable(pool, dst, GLUVIRT_FORMAT_QCOW2);
+    if (!image)
+        report_library_error(NULL);
+    gluvirt_create_options_free(o);
+    return image;
+}
+
+/* A raw destination, emptied and resized to size: holes everywhere. */
+static gluvirt_image *create_raw(gluvirt_pool *pool, const char *dst, uint64_t size,
+                                 int *created)
+{
+    gluvirt_image *image;
+
+    if (!is_gluster_target(dst)) {
+        int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+        *created = fd >= 0;
+        if (fd < 0 && errno == EEXIST)
+            fd = open(dst, O_WRONLY | O_TRUNC | O_CLOEXEC);
         if (fd < 0) {
             fprintf(stderr, "gluvirt convert: cannot create %s: %s\n", dst, strerror(errno));
-            goto out;
+            return NULL;
         }
         close(fd);
     }
-    image = gluvirt_image_open(pool, dst, options);
+    image = open_writable(pool, dst, GLUVIRT_FORMAT_RAW);
     /* A destination on a volume that does not exist yet is created, raw,
      * as qemu-img convert creates it (a local one was created above). */
     if (!image && gluvirt_errno() == ENOENT && is_gluster_target(dst) &&
-        gluvirt_image_create(pool, dst, size, NULL) == 0)
-        image = gluvirt_image_open(pool, dst, options);
+        gluvirt_image_create(pool, dst, size, NULL) == 0) {
+        *created = 1;
+        image = open_writable(pool, dst, GLUVIRT_FORMAT_RAW);
+    }
     if (!image) {
         report_library_error(NULL);
-        goto out;
+        return NULL;
     }
     if (gluvirt_image_truncate(image, 0) < 0 || gluvirt_image_truncate(image, size) < 0) {
         report_library_error(NULL);
         gluvirt_image_close(image);
         image = NULL;
     }
-out:
-    gluvirt_open_options_free(options);
     return image;
+}
+
+static gluvirt_image *open_destination(gluvirt_pool *pool, const char *dst,
+                                       const struct target_request *r, uint64_t size,
+                                       int *created)
+{
+    *created = 0;
+    if (r->existing)
+        return open_existing(pool, dst, r, size);
+    if (r->format == GLUVIRT_FORMAT_QCOW2)
+        return create_qcow2(pool, dst, r, size, created);
+    return create_raw(pool, dst, size, created);
+}
+
+/* After a failure: remove the destination convert created.  The library
+ * cannot remove a file on a volume yet; the user is told what is left. */
+static void remove_created(const char *dst)
+{
+    if (!is_gluster_target(dst)) {
+        if (unlink(dst) < 0 && errno != ENOENT)
+            fprintf(stderr, "gluvirt convert: cannot remove the incomplete %s: %s\n", dst,
+                    strerror(errno));
+        return;
+    }
+    fprintf(stderr, "gluvirt convert: %s is incomplete; remove it before using it\n", dst);
 }
 
 /* Write count zero bytes to standard output. */
@@ -233,8 +437,9 @@ static int write_zeros_fd(int fd, uint64_t count)
 /*
  * How many bytes from offset read as zeros according to the source's
  * metadata, or -1.  When it is 0, *data_run says how many bytes from offset
- * must be read instead.  Raw sources are read through as before (their
- * blocks of zeros still become holes): *data_run is the rest of the image.
+ * must be read instead.  Without use_status (a raw source into a raw
+ * target) the source is read through (its blocks of zeros still become
+ * holes): *data_run is the rest of the image.
  */
 static int64_t zero_run(gluvirt_image *src, int use_status, uint64_t offset, uint64_t size,
                         uint64_t *data_run)
@@ -264,10 +469,14 @@ static int64_t zero_run(gluvirt_image *src, int use_status, uint64_t offset, uin
     return 0;
 }
 
-static int copy_image(gluvirt_image *src, gluvirt_image *dst, uint64_t size,
-                      struct progress *progress)
+static int copy_image(gluvirt_image *src, gluvirt_image *dst, const struct target_request *r,
+                      uint64_t size, struct progress *progress)
 {
-    int use_status = strcmp(gluvirt_image_format(src), "raw") != 0;
+    /* A qcow2 target skips a raw source's holes as qemu-img does (its
+     * block status of raw files), not only the zeros it reads. */
+    int use_status = (strcmp(gluvirt_image_format(src), "raw") != 0 ||
+                      r->format == GLUVIRT_FORMAT_QCOW2) &&
+                     r->sparse_block != 0; /* -S 0 allocates everything, as in qemu-img */
     unsigned char *buf;
     uint64_t offset = 0, data_run = 0; /* bytes from offset the source says hold data */
     int rc = -1;
@@ -287,8 +496,10 @@ static int copy_image(gluvirt_image *src, gluvirt_image *dst, uint64_t size,
             if (zeros < 0)
                 goto out;
             if (zeros > 0) {
-                /* The destination reads as zeros there already. */
+                /* A new destination reads as zeros there already. */
                 if (!dst && write_zeros_fd(STDOUT_FILENO, (uint64_t)zeros) < 0)
+                    goto out;
+                if (dst && zero_existing(dst, r, offset, (uint64_t)zeros) < 0)
                     goto out;
                 offset += (uint64_t)zeros;
                 progress_draw(progress, offset, size);
@@ -307,7 +518,7 @@ static int copy_image(gluvirt_image *src, gluvirt_image *dst, uint64_t size,
                     (unsigned long long)(offset + (uint64_t)got), (unsigned long long)size);
             goto out;
         }
-        if (dst ? write_data_blocks(dst, buf, want, offset) < 0
+        if (dst ? write_data_blocks(dst, r, buf, want, offset) < 0
                 : write_all_fd(STDOUT_FILENO, buf, want) < 0)
             goto out;
         offset += want;
@@ -343,24 +554,38 @@ int cmd_convert(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct image_options src_options = IMAGE_OPTIONS_DEFAULT;
-    gluvirt_format out_format = GLUVIRT_FORMAT_RAW;
+    struct target_request target = {GLUVIRT_FORMAT_RAW, 0, SPARSE_BLOCK, 0, NULL,
+                                     GLUVIRT_PREALLOC_OFF, 0};
+    uint64_t sparse;
     struct progress progress = {0, -1.0};
     gluvirt_image *src = NULL, *dst = NULL;
     gluvirt_pool *pool = NULL;
     const char *src_name, *dst_name;
-    int c, status = EXIT_FAILED, to_stdout;
+    int c, status = EXIT_FAILED, to_stdout, created = 0;
     int64_t size;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:O:l:pUh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+f:O:o:nS:l:pUh", options, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (parse_image_format("convert", optarg, &src_options.format) < 0)
                 return EXIT_USAGE;
             break;
         case 'O':
-            if (parse_output_format(optarg, &out_format) < 0)
+            if (parse_output_format(optarg, &target.format) < 0)
                 return EXIT_USAGE;
+            break;
+        case 'o':
+            if (parse_target_options(optarg, &target) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'n':
+            target.existing = 1;
+            break;
+        case 'S':
+            if (size_arg("convert", "-S", optarg, 64u << 20, &sparse) < 0)
+                return EXIT_USAGE;
+            target.sparse_block = (size_t)sparse;
             break;
         case 'p':
             progress.enabled = 1;
@@ -400,6 +625,19 @@ int cmd_convert(int argc, char **argv)
                         "standard input\n");
         return EXIT_USAGE;
     }
+    if (target.have_options && target.format != GLUVIRT_FORMAT_QCOW2) {
+        fprintf(stderr, "gluvirt convert: -o sets qcow2 options; add -O qcow2\n");
+        return EXIT_USAGE;
+    }
+    if (target.have_options && target.existing) {
+        fprintf(stderr, "gluvirt convert: -o and -n exclude each other: with -n the target "
+                        "exists and is not created\n");
+        return EXIT_USAGE;
+    }
+    if (to_stdout && (target.format != GLUVIRT_FORMAT_RAW || target.existing)) {
+        fprintf(stderr, "gluvirt convert: standard output takes raw only, without -n\n");
+        return EXIT_USAGE;
+    }
     if (to_stdout && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "gluvirt convert: standard output is a terminal; redirect it to a file "
                         "or a pipe\n");
@@ -417,16 +655,23 @@ int cmd_convert(int argc, char **argv)
         goto out;
     }
     note_probed_format("convert", &src_options, src_name, src);
-    if (!to_stdout && !(dst = open_destination(pool, dst_name, (uint64_t)size)))
+    if (!to_stdout &&
+        !(dst = open_destination(pool, dst_name, &target, (uint64_t)size, &created)))
         goto out;
-    if (copy_image(src, dst, (uint64_t)size, &progress) < 0)
+    if (copy_image(src, dst, &target, (uint64_t)size, &progress) < 0)
         goto out;
+    if (dst && gluvirt_image_flush(dst) < 0) {
+        report_library_error(NULL);
+        goto out;
+    }
     status = EXIT_OK;
 out:
     if (dst && gluvirt_image_close(dst) < 0) {
         report_library_error(NULL);
         status = EXIT_FAILED;
     }
+    if (status != EXIT_OK && created)
+        remove_created(dst_name);
     gluvirt_image_close(src);
     gluvirt_pool_free(pool);
     return status;
