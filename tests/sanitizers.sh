@@ -17,7 +17,8 @@
 #    every memory error) on tests/gluster/test_pool, on every Criterion
 #    program under tests/qcow2/, and on the gluvirt command as the qcow2
 #    scripts (tests/qcow2/*.sh but those named in GLUVIRT_SAN_VALGRIND_SKIP,
-#    default matrix-gluster.sh matrix-local.sh, for time) call it, with
+#    default matrix-gluster.sh matrix-local.sh check-vs-qemu.sh
+#    kill9-writes.sh, for time) call it, with
 #    tests/valgrind.supp.
 #    This needs a normal (uninstrumented) build: GLUVIRT_PLAIN_BUILD names
 #    one; by default the source tree itself when it is built (as
@@ -327,10 +328,13 @@ run_valgrind() {
     local build status t0=$SECONDS programs p logs n=0 errors=0 failed_before=$failed
     # The qcow2 matrices take minutes under valgrind (matrix-local.sh 173 s,
     # matrix-gluster.sh repeats its reads over gfapi) and run under ASan
-    # already; the hostile-image suite and probe-and-policy.sh keep the qcow2
-    # reader and the command under valgrind.  GLUVIRT_SAN_VALGRIND_SKIP=''
-    # runs them all.
-    local skip=${GLUVIRT_SAN_VALGRIND_SKIP-matrix-gluster.sh matrix-local.sh}
+    # already; so does check-vs-qemu.sh (over a thousand runs of gluvirt
+    # check: more than ten minutes under valgrind).  kill9-writes.sh runs
+    # its own writer, not gluvirt, so valgrind would add nothing to it.
+    # The hostile-image suite and probe-and-policy.sh keep the qcow2
+    # reader and the command under valgrind, the Criterion suites above the
+    # writer.  GLUVIRT_SAN_VALGRIND_SKIP='' runs them all.
+    local skip=${GLUVIRT_SAN_VALGRIND_SKIP-matrix-gluster.sh matrix-local.sh check-vs-qemu.sh kill9-writes.sh}
     command -v valgrind >/dev/null || {
         echo "sanitizers: valgrind is missing (apt-get install valgrind)" >&2
         record "valgrind" 1
