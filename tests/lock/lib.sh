@@ -35,7 +35,10 @@ hold() {
 }
 
 release() {
-    eval "kill \$${1}_keeper 2>/dev/null; wait \$${1}_pid 2>/dev/null"
+    # A name never held has nothing to release (and, under set -u, no
+    # variables to expand: the cleanup trap stopped there before).
+    eval "[ -n \"\${${1}_keeper:-}\" ] || return 0
+          kill \$${1}_keeper 2>/dev/null; wait \$${1}_pid 2>/dev/null"
 }
 
 # Wait (up to 60 s) until lock_holder NAME has said "ready"; 1 if it died.
