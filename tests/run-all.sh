@@ -137,6 +137,8 @@ if [ -f test-suite.log ]; then
 else
     echo "no test-suite.log: make check stopped before running the tests"
 fi
+echo "slowest tests (wall-clock seconds, two at a time):"
+tests/slowest-tests.sh . 12
 
 step "skips in make check (tests/check-skips.py, .ci/allowed-skips)"
 # /usr/bin/python3, as the tests use: a python3 found on PATH may be a slow

@@ -309,7 +309,8 @@ EOF
     python3 scan-reports.py reports "$asan_src" >&2 || status=1
     # Skips that .ci/allowed-skips does not list fail it too (-I: not through python-asan).
     /usr/bin/python3 -I "$src/tests/check-skips.py" --label "make check under ASan+UBSan" . || status=1
-    echo "sanitizers: make check under ASan+UBSan took $((SECONDS - t0)) s"
+    echo "sanitizers: make check under ASan+UBSan took $((SECONDS - t0)) s; slowest tests:"
+    "$src/tests/slowest-tests.sh" . 12
     record "make check under ASan+UBSan ($(sed -n 's/^# PASS: *//p' test-suite.log 2>/dev/null || echo '?') passed)" "$status"
 }
 
