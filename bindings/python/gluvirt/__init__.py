@@ -31,7 +31,7 @@ from typing import List, Tuple
 # version, repeated as a literal so that pip (through pyproject.toml) reads
 # it from the source without importing the package.
 # tests/unit/version-story.sh fails when the two differ.
-__version__ = "1.1.0"
+__version__ = "1.2.0"
 
 from gluvirt._capi import lib as _lib, library_path  # noqa: E402
 from gluvirt._errors import (  # noqa: E402
