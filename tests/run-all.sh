@@ -129,6 +129,20 @@ export GLUVIRT_REQUIRE_GLUSTER=1
 # sanitizer pass's make check has them too.
 export CRITERION_VERBOSITY_LEVEL=1
 
+# Beside the plain make check, at the lowest priority: the instrumented
+# build of the sanitizer pass and the fuzzers.  make check's tests spend
+# much of their time waiting (gluster, glfs_fini, qemu-img), so these
+# mostly fill idle time instead of adding theirs; their stages below
+# collect the results.
+step "beside make check: the ASan+UBSan build and the fuzzers (nice 19)"
+nice -n 19 env GLUVIRT_ASAN_BUILD="$asan_build" GLUVIRT_SAN_PARTS=asan-build \
+    tests/sanitizers.sh >sanitizers-build.log 2>&1 &
+asan_build_pid=$!
+fuzz_started=$SECONDS
+nice -n 19 tests/fuzz/run-fuzzers.sh "${GLUVIRT_FUZZ_SECONDS:-60}" >fuzzers.log 2>&1 &
+fuzz_pid=$!
+echo "started: ASan+UBSan build (sanitizers-build.log), fuzzers (fuzzers.log)"
+
 step "make check (in network namespace $GLUVIRT_NETNS)"
 run "make check" ip netns exec "$GLUVIRT_NETNS" make -j2 check || true
 if [ -f test-suite.log ]; then
@@ -146,11 +160,20 @@ step "skips in make check (tests/check-skips.py, .ci/allowed-skips)"
 check_skips() { /usr/bin/python3 tests/check-skips.py --label "make check" . | tee check-skips.log; }
 run "no unlisted skips in make check" check_skips || true
 
-step "the suite under ASan+UBSan, valgrind on the pool and qcow2 suites"
-run "sanitizers" env GLUVIRT_ASAN_BUILD="$asan_build" tests/sanitizers.sh || true
+step "fuzzers (ASan+UBSan; ran beside make check)"
+# wait_for PID: its exit status, never stopping this script (set -e).
+wait_for() { wait "$1"; }
+fuzz_status=0
+wait_for "$fuzz_pid" || fuzz_status=$?
+cat fuzzers.log
+record "fuzzers (beside make check, from its start)" "$fuzz_status" $((SECONDS - fuzz_started))
 
-step "fuzzers (ASan+UBSan)"
-run "fuzzers" tests/fuzz/run-fuzzers.sh "${GLUVIRT_FUZZ_SECONDS:-60}" || true
+step "the suite under ASan+UBSan, valgrind on the pool and qcow2 suites"
+asan_build_status=0
+wait_for "$asan_build_pid" || asan_build_status=$?
+grep -E '^sanitizers: built|FAIL' sanitizers-build.log || true
+[ "$asan_build_status" -eq 0 ] || echo "(the ASan+UBSan build beside make check failed, see sanitizers-build.log: building again)"
+run "sanitizers" env GLUVIRT_ASAN_BUILD="$asan_build" GLUVIRT_SAN_PREBUILT=1 tests/sanitizers.sh || true
 
 step "ABI check"
 run "check-abi" make check-abi || true

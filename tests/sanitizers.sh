@@ -16,9 +16,8 @@
 # 2. Runs valgrind memcheck (definite and indirect leaks count as errors, and
 #    every memory error) on tests/gluster/test_pool, on every Criterion
 #    program under tests/qcow2/, and on the gluvirt command as the qcow2
-#    scripts (tests/qcow2/*.sh but those named in GLUVIRT_SAN_VALGRIND_SKIP,
-#    default matrix-gluster.sh matrix-local.sh check-vs-qemu.sh
-#    kill9-writes.sh, for time) call it, with
+#    scripts (tests/qcow2/*.sh but those the .mk files name in
+#    valgrind_skipped_scripts, for time) call it, with
 #    tests/valgrind.supp.
 #    This needs a normal (uninstrumented) build: GLUVIRT_PLAIN_BUILD names
 #    one; by default the source tree itself when it is built (as
@@ -32,10 +31,13 @@
 # their env file is read from GLUVIRT_CLUSTER_BASE (default
 # /tmp/gluvirt-cluster)/env, and GLUVIRT_NETNS, if set, must agree with it.
 # Other knobs: GLUVIRT_SAN_JOBS (make -j, default 2), GLUVIRT_SAN_PARTS
-# ("asan valgrind", the default, or either one), GLUVIRT_SAN_TESTS (a TESTS
+# ("asan valgrind", the default, or either one; "asan-build" only builds
+# the instrumented tree, which a later "asan" with GLUVIRT_SAN_PREBUILT=1
+# uses instead of building again), GLUVIRT_SAN_TESTS (a TESTS
 # list for the ASan run, default all), GLUVIRT_SAN_EXCLUDE (tests left out of
-# it, default plugins/nbdkit/test-nbdkit.sh tests/tsan.sh
-# tests/qcow2/matrix-gluster.sh tests/install/test-install.sh),
+# it, default the .mk files' asan_skipped_tests, each with its reason),
+# GLUVIRT_SAN_VALGRIND_SKIP (qcow2 script names, default the .mk files'
+# valgrind_skipped_scripts),
 # GLUVIRT_RELIABILITY_LEAVE_OUT (faults the
 # reliability test leaves out here, default "brick-kill vmstore"),
 # GLUVIRT_LOAD_SECONDS for the reliability test's load under ASan (default
@@ -85,10 +87,13 @@ record() {
 }
 
 # ---------------------------------------------------------------- ASan + UBSan
-run_asan() {
+# Configures and builds the instrumented tree (library, tools, test
+# programs) in $asan_build, from $asan_src; on success leaves build.ok there,
+# naming the source it was built from.
+asan_src=$src
+build_asan() {
     local flags='-fsanitize=address,undefined -fno-omit-frame-pointer -g -O1'
-    local status=0 t0=$SECONDS
-    local asan_src=$src
+    local t0=$SECONDS
     say "ASan+UBSan build in $asan_build"
     case $asan_build in /tmp/?* | /var/tmp/?*) rm -rf -- "$asan_build" "$asan_build.src" ;; esac
     mkdir -p "$asan_build"
@@ -101,7 +106,7 @@ run_asan() {
         if ! (cd "$src" && git ls-files -z) | tar -C "$src" --null -T - -cf - |
             tar -C "$asan_src" -xf - || ! (cd "$asan_src" && autoreconf -fi >/dev/null 2>&1); then
             record "ASan+UBSan build (copy of the source tree)" 1
-            return
+            return 1
         fi
     fi
     cd "$asan_build"
@@ -111,9 +116,23 @@ run_asan() {
         ! make -j"$jobs" check TESTS= >build-tests.log 2>&1; then
         tail -n 40 configure.log build.log build-tests.log 2>/dev/null >&2 || true
         record "ASan+UBSan build" 1
-        return
+        return 1
     fi
+    printf '%s\n' "$asan_src" >build.ok
     echo "sanitizers: built in $((SECONDS - t0)) s"
+}
+
+run_asan() {
+    local status=0 t0=$SECONDS
+    # A build made earlier by the asan-build part (tests/run-all.sh runs it
+    # beside the plain make check) is used when GLUVIRT_SAN_PREBUILT=1.
+    if [ "${GLUVIRT_SAN_PREBUILT:-0}" = 1 ] && [ -f "$asan_build/build.ok" ]; then
+        asan_src=$(cat "$asan_build/build.ok")
+        say "ASan+UBSan build in $asan_build (made beside the plain make check)"
+        cd "$asan_build"
+    else
+        build_asan || return 0
+    fi
 
     # LeakSanitizer judges every leak by its whole allocation stack
     # (fast_unwind_on_malloc=0: gluster's libraries have no frame pointers,
@@ -161,6 +180,11 @@ EOF
     # Its other steps spend minutes in qemu-img, which this build does not
     # change; the plain make check ran them.
     export GLUVIRT_QEMU_AGREEMENT=table
+    # tests/qcow2/check-vs-qemu.sh: 40 hostile images, other seeds than the
+    # plain pass's 150 (with all 150 it was by far the longest test here:
+    # 20 minutes on a busy machine); the fuzzers feed the same reader
+    # hostile images without end.
+    export CHECK_HOSTILE_RUNS=${CHECK_HOSTILE_RUNS:-40} CHECK_HOSTILE_FIRST=${CHECK_HOSTILE_FIRST:-150}
     cat >scan-reports.py <<'EOF'
 """Judge the sanitizer reports in DIR: print them, exit 1 if any counts."""
 import os
@@ -285,19 +309,11 @@ EOF
 
     say "make check under ASan+UBSan (netns $GLUVIRT_NETNS)"
     t0=$SECONDS
-    # Left out by default: the nbdkit test (nbdkit with the runtime
-    # preloaded deadlocked in glfs_new: gf_log_init waits for glibc's
-    # setlocale lock that no thread holds, and never finished), and
-    # tests/tsan.sh, which builds its own ThreadSanitizer programs with
-    # clang and so would only repeat what plain 'make check' ran, and
-    # tests/qcow2/matrix-gluster.sh (150 s here): the qcow2 reader and the
-    # command meet the same qemu-made images under ASan in matrix-local.sh,
-    # and the gluster storage path in the gluster suites; the plain pass
-    # runs it.  And tests/install/test-install.sh: it installs the build and
-    # links programs against it as a user would, which an instrumented
-    # build is not made for (its library needs the sanitizer runtimes,
-    # which no .pc file names); the plain pass runs it.
-    local tests exclude=${GLUVIRT_SAN_EXCLUDE-plugins/nbdkit/test-nbdkit.sh tests/tsan.sh tests/qcow2/matrix-gluster.sh tests/install/test-install.sh} t
+    # Left out: the tests the .mk files name in asan_skipped_tests, each
+    # with its reason there (GLUVIRT_SAN_EXCLUDE overrides the list).
+    local tests exclude t
+    # shellcheck disable=SC2016 # make expands it
+    exclude=${GLUVIRT_SAN_EXCLUDE-$(make -s -f Makefile -f - print-skip <<<'print-skip: ; @echo $(asan_skipped_tests)')}
     # shellcheck disable=SC2016 # make expands it
     tests=${GLUVIRT_SAN_TESTS:-$(make -s -f Makefile -f - print-tests <<<'print-tests: ; @echo $(TESTS)')}
     for t in $exclude; do
@@ -327,15 +343,11 @@ plain_build() {
 
 run_valgrind() {
     local build status t0=$SECONDS programs p logs n=0 errors=0 failed_before=$failed
-    # The qcow2 matrices take minutes under valgrind (matrix-local.sh 173 s,
-    # matrix-gluster.sh repeats its reads over gfapi) and run under ASan
-    # already; so does check-vs-qemu.sh (over a thousand runs of gluvirt
-    # check: more than ten minutes under valgrind).  kill9-writes.sh runs
-    # its own writer, not gluvirt, so valgrind would add nothing to it.
-    # The hostile-image suite and probe-and-policy.sh keep the qcow2
-    # reader and the command under valgrind, the Criterion suites above the
-    # writer.  GLUVIRT_SAN_VALGRIND_SKIP='' runs them all.
-    local skip=${GLUVIRT_SAN_VALGRIND_SKIP-matrix-gluster.sh matrix-local.sh check-vs-qemu.sh kill9-writes.sh}
+    # The qcow2 scripts whose command valgrind does not run: the .mk files
+    # name them (valgrind_skipped_scripts, each with its reason), read below
+    # once the build's Makefile exists.  GLUVIRT_SAN_VALGRIND_SKIP, a list
+    # of script names, overrides them ('' runs them all).
+    local skip
     command -v valgrind >/dev/null || {
         echo "sanitizers: valgrind is missing (apt-get install valgrind)" >&2
         record "valgrind" 1
@@ -351,6 +363,9 @@ run_valgrind() {
         }
     fi
     cd "$build"
+    # shellcheck disable=SC2016 # make expands it
+    skip=${GLUVIRT_SAN_VALGRIND_SKIP-$(make -s -f Makefile -f - print-skip <<<'print-skip: ; @echo $(valgrind_skipped_scripts)' |
+        tr ' ' '\n' | xargs -r -n1 basename | tr '\n' ' ')}
     # The programs: test_pool and the qcow2 Criterion suites (test_*; the
     # other programs there are drivers the scripts run), as the
     # Makefile knows them; then the command the qcow2 scripts run.
@@ -430,6 +445,7 @@ run_valgrind() {
 
 for part in $parts; do
     case $part in
+        asan-build) if build_asan; then record "ASan+UBSan build" 0; fi ;;
         asan) run_asan ;;
         valgrind) run_valgrind ;;
         *) die "unknown part '$part' in GLUVIRT_SAN_PARTS" ;;

@@ -285,9 +285,12 @@ fi
 # calls clean too.  How often the exit codes agree with qemu-img's is
 # printed (an image the reader refuses to open is exit 1 here, while QEMU
 # may still check it).
+# CHECK_HOSTILE_RUNS images (default 150) from seed CHECK_HOSTILE_FIRST
+# (default 0); the sanitizer pass runs other seeds than the plain one.
 hostile_runs=${CHECK_HOSTILE_RUNS:-150}
+hostile_first=${CHECK_HOSTILE_FIRST:-0}
 agree=0
-for ((i = 0; i < hostile_runs; i++)); do
+for ((i = hostile_first; i < hostile_first + hostile_runs; i++)); do
     case $((i % 3)) in 0) base=c4k ;; 1) base=snaps ;; *) base=c512 ;; esac
     cp "$base.qcow2" hostile.qcow2
     /usr/bin/python3 - hostile.qcow2 "$i" <<'EOF'
