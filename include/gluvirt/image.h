@@ -354,7 +354,9 @@ GLUVIRT_API int gluvirt_image_completion_fd(gluvirt_image *image);
  */
 GLUVIRT_API int gluvirt_image_dispatch(gluvirt_image *image);
 
-/* gluvirt_image_in_flight: callback requests submitted and not yet completed.
+/* gluvirt_image_in_flight: callback requests submitted and not yet finished:
+ * a request counts until its release callback (or its completion callback,
+ * without one) has returned.
  * Since 1.0. */
 GLUVIRT_API int gluvirt_image_in_flight(gluvirt_image *image);
 
