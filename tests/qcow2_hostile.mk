@@ -9,9 +9,9 @@ if HAVE_CRITERION
 qcow2_hostile_criterion_tests = tests/qcow2/test_qcow2_hostile
 check_PROGRAMS += $(qcow2_hostile_criterion_tests)
 
-tests_qcow2_test_qcow2_hostile_SOURCES = tests/qcow2/test_qcow2_hostile.c
+tests_qcow2_test_qcow2_hostile_SOURCES = tests/qcow2/test_qcow2_hostile.c $(qcow2_write_support)
 tests_qcow2_test_qcow2_hostile_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
-tests_qcow2_test_qcow2_hostile_LDADD = lib/libgluvirt.la $(CRITERION_LIBS)
+tests_qcow2_test_qcow2_hostile_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
 endif
 
 TESTS += $(qcow2_hostile_criterion_tests)

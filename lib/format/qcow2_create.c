@@ -74,13 +74,65 @@ static void put_be64(unsigned char *p, uint64_t v)
     put_be32(p + 4, (uint32_t)v);
 }
 
+/* log2 of value when it is a power of two from 2^min to 2^max, else -1. */
+static int power_of_two_bits(uint64_t value, unsigned min, unsigned max)
+{
+    unsigned bits;
+
+    for (bits = min; bits <= max; bits++)
+        if (value == (uint64_t)1 << bits)
+            return (int)bits;
+    return -1;
+}
+
+int glv_qcow2_cluster_bits(uint64_t bytes, unsigned *bits)
+{
+    int found = power_of_two_bits(bytes, QCOW2_MIN_CLUSTER_BITS, QCOW2_MAX_CLUSTER_BITS);
+
+    if (found < 0) {
+        glv_set_error(EINVAL, "cluster size %" PRIu64 " is not a power of two from 512 to "
+                      "2097152 (2 MiB)", bytes);
+        return -1;
+    }
+    *bits = (unsigned)found;
+    return 0;
+}
+
+int glv_qcow2_compat_version(const char *compat, unsigned *version)
+{
+    if (compat && (!strcmp(compat, "1.1") || !strcmp(compat, "v3"))) {
+        *version = 3;
+        return 0;
+    }
+    if (compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2"))) {
+        *version = 2;
+        return 0;
+    }
+    glv_set_error(EINVAL, "compat '%s' is not a qcow2 version: use 1.1 (or v3) or 0.10 (or v2)",
+                  compat ? compat : "(null)");
+    return -1;
+}
+
+int glv_qcow2_refcount_order(unsigned bits, unsigned *order)
+{
+    int found = power_of_two_bits(bits, 0, QCOW2_MAX_REFCOUNT_ORDER);
+
+    if (found < 0) {
+        glv_set_error(EINVAL, "refcount_bits %u: the refcount width is a power of two from 1 "
+                      "to 64", bits);
+        return -1;
+    }
+    *order = (unsigned)found;
+    return 0;
+}
+
 /* The smallest cluster size whose L1 table holds size, for the message that
  * refuses a size. */
 static uint64_t cluster_size_that_fits(uint64_t size)
 {
     unsigned bits;
 
-    for (bits = 9; bits <= 21; bits++) {
+    for (bits = QCOW2_MIN_CLUSTER_BITS; bits <= QCOW2_MAX_CLUSTER_BITS; bits++) {
         uint64_t per_l2 = (1ull << bits) / 8 << bits;
 
         if (div_round_up(size, per_l2) * 8 <= QCOW2_MAX_L1_BYTES)
@@ -286,7 +338,8 @@ int glv_qcow2_create(struct glv_storage *s, const struct glv_qcow2_create_params
     int rc = -1;
 
     *data_offset = *data_length = 0;
-    if (cluster_bits < 9 || cluster_bits > 21 || (version != 2 && version != 3)) {
+    if (cluster_bits < QCOW2_MIN_CLUSTER_BITS || cluster_bits > QCOW2_MAX_CLUSTER_BITS ||
+        (version != 2 && version != 3)) {
         glv_set_error(EINVAL, "qcow2: cluster_bits %u or version %u out of range", cluster_bits,
                       version);
         return -1;

@@ -10,6 +10,20 @@
 
 #include "storage/storage.h"
 
+/*
+ * A new image's parameters in qemu-img's -o words, checked here once for
+ * creating (image/image_create.c) and measuring (image/image_verbs.c).
+ * Each stores the value, in the form the options keep, when qcow2 allows
+ * it: 0; else -1 with EINVAL and a message naming the values allowed, and
+ * the destination unchanged.
+ */
+/* cluster_size: a power of two from 512 to 2 MiB; *bits is its log2. */
+int glv_qcow2_cluster_bits(uint64_t bytes, unsigned *bits);
+/* compat: "1.1" or "v3" (version 3), "0.10" or "v2" (version 2). */
+int glv_qcow2_compat_version(const char *compat, unsigned *version);
+/* refcount_bits: a power of two from 1 to 64; *order is its log2. */
+int glv_qcow2_refcount_order(unsigned bits, unsigned *order);
+
 /* The image to write. */
 struct glv_qcow2_create_params {
     uint64_t size;              /* virtual size in bytes, a multiple of 512 */

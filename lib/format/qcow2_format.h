@@ -50,8 +50,14 @@
 #define QCOW2_L1E_RESERVED_MASK 0x7f000000000001ffull
 
 /* Refcounts of 16 bits (order 4): the only width version 2 knows, and
- * QEMU's default. */
+ * QEMU's default.  Version 3 allows 1 to 64 bits (orders 0 to 6). */
 #define QCOW2_DEFAULT_REFCOUNT_ORDER 4u
+#define QCOW2_MAX_REFCOUNT_ORDER     6u
+
+/* Clusters of 512 bytes to 2 MiB; 64 KiB by default, as in QEMU. */
+#define QCOW2_MIN_CLUSTER_BITS     9u
+#define QCOW2_MAX_CLUSTER_BITS     21u
+#define QCOW2_DEFAULT_CLUSTER_BITS 16u
 
 /* Limits. */
 #define QCOW2_MAX_BACKING_NAME    1023u

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "format/qcow2_create.h"
+#include "format/qcow2_format.h"
 #include "image/image_internal.h"
 #include "gluster/pool_internal.h"
 #include "storage/storage.h"
@@ -48,7 +49,7 @@ static void set_defaults(gluvirt_create_options *o)
 {
     memset(o, 0, sizeof *o);
     o->format = GLUVIRT_FORMAT_RAW;
-    o->cluster_bits = 16;
+    o->cluster_bits = QCOW2_DEFAULT_CLUSTER_BITS;
     o->version = 3;
     o->preallocation = GLUVIRT_PREALLOC_OFF;
     o->backing_format = GLUVIRT_FORMAT_RAW;
@@ -74,51 +75,43 @@ GLUVIRT_API void gluvirt_create_options_free(gluvirt_create_options *o)
     free(o);
 }
 
+int glv_made_format(gluvirt_format format, gluvirt_format *out)
+{
+    if (format != GLUVIRT_FORMAT_RAW && format != GLUVIRT_FORMAT_QCOW2) {
+        glv_set_error(EINVAL, "format %d: images are created and measured as raw or qcow2 "
+                      "(GLUVIRT_FORMAT_RAW, GLUVIRT_FORMAT_QCOW2)", (int)format);
+        return -1;
+    }
+    *out = format;
+    return 0;
+}
+
+int glv_preallocation_mode(gluvirt_preallocation mode, gluvirt_preallocation *out)
+{
+    if (mode != GLUVIRT_PREALLOC_OFF && mode != GLUVIRT_PREALLOC_METADATA &&
+        mode != GLUVIRT_PREALLOC_FALLOC && mode != GLUVIRT_PREALLOC_FULL) {
+        glv_set_error(EINVAL, "preallocation %d is an unknown mode: use off, metadata, falloc "
+                      "or full (GLUVIRT_PREALLOC_*)", (int)mode);
+        return -1;
+    }
+    *out = mode;
+    return 0;
+}
+
 GLUVIRT_API int gluvirt_create_options_set_format(gluvirt_create_options *o,
                                                   gluvirt_format format)
 {
     if (options_missing(o, "gluvirt_create_options_set_format") < 0)
         return -1;
-    if (format != GLUVIRT_FORMAT_RAW && format != GLUVIRT_FORMAT_QCOW2) {
-        glv_set_error(EINVAL, "gluvirt_create_options_set_format: images are created as raw "
-                      "or qcow2");
-        return -1;
-    }
-    o->format = format;
-    return 0;
+    return glv_made_format(format, &o->format);
 }
 
 GLUVIRT_API int gluvirt_create_options_set_cluster_size(gluvirt_create_options *o,
                                                         uint32_t bytes)
 {
-    unsigned bits = 0;
-
     if (options_missing(o, "gluvirt_create_options_set_cluster_size") < 0)
         return -1;
-    while (bits < 32 && (1u << bits) < bytes)
-        bits++;
-    if (bits < 9 || bits > 21 || (1u << bits) != bytes) {
-        glv_set_error(EINVAL, "cluster size %" PRIu32 " is not a power of two from 512 to "
-                      "2097152 (2 MiB)", bytes);
-        return -1;
-    }
-    o->cluster_bits = bits;
-    return 0;
-}
-
-int glv_qcow2_compat_version(const char *compat, unsigned *version)
-{
-    if (compat && (!strcmp(compat, "1.1") || !strcmp(compat, "v3"))) {
-        *version = 3;
-        return 0;
-    }
-    if (compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2"))) {
-        *version = 2;
-        return 0;
-    }
-    glv_set_error(EINVAL, "compat '%s' is not a qcow2 version: use 1.1 (or v3) or 0.10 (or v2)",
-                  compat ? compat : "(null)");
-    return -1;
+    return glv_qcow2_cluster_bits(bytes, &o->cluster_bits);
 }
 
 GLUVIRT_API int gluvirt_create_options_set_compat(gluvirt_create_options *o,
@@ -134,14 +127,7 @@ GLUVIRT_API int gluvirt_create_options_set_preallocation(gluvirt_create_options 
 {
     if (options_missing(o, "gluvirt_create_options_set_preallocation") < 0)
         return -1;
-    if (mode != GLUVIRT_PREALLOC_OFF && mode != GLUVIRT_PREALLOC_METADATA &&
-        mode != GLUVIRT_PREALLOC_FALLOC && mode != GLUVIRT_PREALLOC_FULL) {
-        glv_set_error(EINVAL, "gluvirt_create_options_set_preallocation: unknown mode %d",
-                      (int)mode);
-        return -1;
-    }
-    o->preallocation = mode;
-    return 0;
+    return glv_preallocation_mode(mode, &o->preallocation);
 }
 
 GLUVIRT_API int gluvirt_create_options_set_backing(gluvirt_create_options *o, const char *name,

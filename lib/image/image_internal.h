@@ -72,9 +72,12 @@ gluvirt_image *glv_image_open_in_chain(gluvirt_pool *pool, const gluvirt_uri *ur
                                        const char *path, gluvirt_format format,
                                        const struct glv_open_context *parent);
 
-/* A qcow2 version in qemu-img's words ("1.1" or "v3", "0.10" or "v2"),
- * for creating and measuring: 0, or -1 with EINVAL. */
-int glv_qcow2_compat_version(const char *compat, unsigned *version);
+/* The options creating and measuring share (image_create.c), checked once
+ * for both: each stores a valid value in *out and returns 0, or returns -1
+ * with EINVAL.  The qcow2 ones are format/qcow2_create.h's.  format: raw or
+ * qcow2; mode: a GLUVIRT_PREALLOC_* value. */
+int glv_made_format(gluvirt_format format, gluvirt_format *out);
+int glv_preallocation_mode(gluvirt_preallocation mode, gluvirt_preallocation *out);
 
 /* Checks shared by both paths: -1 with the error set when the request must not run. */
 int glv_image_check_writable(gluvirt_image *image, const char *call);

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 
 #include "util/internal.h"
+#include "format/qcow2_format.h"
 #include "format/qcow2_measure.h"
 #include "image/image_internal.h"
 #include "image/image_verbs.h"
@@ -20,28 +21,17 @@ static uint64_t round_up(uint64_t a, uint64_t b)
     return (a / b + (a % b != 0)) * b;
 }
 
-static unsigned log2_of(uint64_t power_of_two)
-{
-    unsigned n = 0;
-
-    while (power_of_two > 1) {
-        power_of_two >>= 1;
-        n++;
-    }
-    return n;
-}
-
 /* The qcow2 options qemu-img refuses together, refused with its reasons. */
 static int check_qcow2_options(const struct gluvirt_verb_options *o)
 {
-    if (o->extended_l2 && o->cluster_size < 16384) {
+    if (o->extended_l2 && o->cluster_bits < 14) {
         glv_set_error(EINVAL, "extended_l2: extended L2 entries need clusters of at least "
-                      "16384 bytes (cluster_size=%" PRIu64 ")", o->cluster_size);
+                      "16384 bytes (cluster_size=%" PRIu64 ")", (uint64_t)1 << o->cluster_bits);
         return -1;
     }
-    if (o->version < 3 && o->refcount_bits != 16) {
+    if (o->version < 3 && o->refcount_order != QCOW2_DEFAULT_REFCOUNT_ORDER) {
         glv_set_error(EINVAL, "refcount_bits=%u: refcount widths other than 16 bits need "
-                      "compat=1.1", o->refcount_bits);
+                      "compat=1.1", 1u << o->refcount_order);
         return -1;
     }
     return 0;
@@ -55,7 +45,7 @@ static int check_qcow2_options(const struct gluvirt_verb_options *o)
 static int count_data_clusters(gluvirt_image *source, const struct gluvirt_verb_options *o,
                                uint64_t source_size, uint64_t *bytes)
 {
-    uint64_t offset = 0, cluster = o->cluster_size, total = 0;
+    uint64_t offset = 0, cluster = (uint64_t)1 << o->cluster_bits, total = 0;
 
     while (offset < source_size) {
         unsigned flags = 0;
@@ -89,7 +79,7 @@ static int measure_qcow2(gluvirt_image *source, uint64_t size,
                          const struct gluvirt_verb_options *o, uint64_t *required,
                          uint64_t *full)
 {
-    struct glv_qcow2_measure_params p = {o->cluster_size, log2_of(o->refcount_bits),
+    struct glv_qcow2_measure_params p = {(uint64_t)1 << o->cluster_bits, o->refcount_order,
                                          o->extended_l2};
     uint64_t virtual_size, data = 0;
     int64_t source_size;
@@ -105,7 +95,7 @@ static int measure_qcow2(gluvirt_image *source, uint64_t size,
         glv_set_error(EINVAL, "size %" PRIu64 ": larger than any image can be", size);
         return -1;
     }
-    virtual_size = round_up(size, o->cluster_size);
+    virtual_size = round_up(size, p.cluster_size);
     if (glv_qcow2_measure_check(&p, virtual_size) < 0)
         return -1;
     if (source && o->backing)

@@ -9,14 +9,16 @@
 #include <string.h>
 
 #include "util/internal.h"
+#include "format/qcow2_create.h"
+#include "format/qcow2_format.h"
 #include "image/image_internal.h"
 #include "image/image_verbs.h"
 
 const struct gluvirt_verb_options glv_verb_defaults = {
     .format = GLUVIRT_FORMAT_RAW,
-    .cluster_size = GLUVIRT_CREATE_DEFAULT_CLUSTER_SIZE,
+    .cluster_bits = QCOW2_DEFAULT_CLUSTER_BITS,
     .version = 3,
-    .refcount_bits = 16,
+    .refcount_order = QCOW2_DEFAULT_REFCOUNT_ORDER,
     .preallocation = GLUVIRT_PREALLOC_OFF,
 };
 
@@ -89,18 +91,14 @@ GLUVIRT_API int gluvirt_verb_options_set_shrink(gluvirt_verb_options *options, i
                     offsetof(struct gluvirt_verb_options, shrink), shrink);
 }
 
+/* The valued knobs: the options checked, then the value stored by the
+ * validator that creating uses too (image_create.c, format/qcow2_create.c). */
 GLUVIRT_API int gluvirt_verb_options_set_format(gluvirt_verb_options *options,
                                                 gluvirt_format format)
 {
     if (check_options(options, "gluvirt_verb_options_set_format") < 0)
         return -1;
-    if (format != GLUVIRT_FORMAT_RAW && format != GLUVIRT_FORMAT_QCOW2) {
-        glv_set_error(EINVAL, "gluvirt_verb_options_set_format: format %d: measure knows raw "
-                      "and qcow2 (GLUVIRT_FORMAT_RAW, GLUVIRT_FORMAT_QCOW2)", (int)format);
-        return -1;
-    }
-    options->format = format;
-    return 0;
+    return glv_made_format(format, &options->format);
 }
 
 GLUVIRT_API int gluvirt_verb_options_set_cluster_size(gluvirt_verb_options *options,
@@ -108,13 +106,7 @@ GLUVIRT_API int gluvirt_verb_options_set_cluster_size(gluvirt_verb_options *opti
 {
     if (check_options(options, "gluvirt_verb_options_set_cluster_size") < 0)
         return -1;
-    if (bytes < 512 || bytes > (2u << 20) || (bytes & (bytes - 1))) {
-        glv_set_error(EINVAL, "cluster_size %" PRIu64 ": a qcow2 cluster size is a power of "
-                      "two from 512 to 2M", bytes);
-        return -1;
-    }
-    options->cluster_size = bytes;
-    return 0;
+    return glv_qcow2_cluster_bits(bytes, &options->cluster_bits);
 }
 
 GLUVIRT_API int gluvirt_verb_options_set_compat(gluvirt_verb_options *options,
@@ -130,13 +122,7 @@ GLUVIRT_API int gluvirt_verb_options_set_refcount_bits(gluvirt_verb_options *opt
 {
     if (check_options(options, "gluvirt_verb_options_set_refcount_bits") < 0)
         return -1;
-    if (bits == 0 || bits > 64 || (bits & (bits - 1))) {
-        glv_set_error(EINVAL, "refcount_bits %u: the refcount width is a power of two from 1 "
-                      "to 64", bits);
-        return -1;
-    }
-    options->refcount_bits = bits;
-    return 0;
+    return glv_qcow2_refcount_order(bits, &options->refcount_order);
 }
 
 GLUVIRT_API int gluvirt_verb_options_set_extended_l2(gluvirt_verb_options *options, int extended_l2)
@@ -150,13 +136,7 @@ GLUVIRT_API int gluvirt_verb_options_set_preallocation(gluvirt_verb_options *opt
 {
     if (check_options(options, "gluvirt_verb_options_set_preallocation") < 0)
         return -1;
-    if (mode < GLUVIRT_PREALLOC_OFF || mode > GLUVIRT_PREALLOC_FULL) {
-        glv_set_error(EINVAL, "preallocation %d: say off, metadata, falloc or full "
-                      "(GLUVIRT_PREALLOC_*)", (int)mode);
-        return -1;
-    }
-    options->preallocation = mode;
-    return 0;
+    return glv_preallocation_mode(mode, &options->preallocation);
 }
 
 GLUVIRT_API int gluvirt_verb_options_set_backing(gluvirt_verb_options *options, int backing)

@@ -14,9 +14,9 @@ struct gluvirt_verb_options {
     int shrink;
     /* measure: the image to measure for */
     gluvirt_format format;
-    uint64_t cluster_size;
+    unsigned cluster_bits;   /* log2 of cluster_size */
     unsigned version;
-    unsigned refcount_bits;
+    unsigned refcount_order; /* log2 of refcount_bits */
     int extended_l2;
     gluvirt_preallocation preallocation;
     int backing;

@@ -56,12 +56,13 @@ struct glv_storage_ops {
     /* Optional, for image locking (storage_lock.c): byte-range locks that
      * belong to this open of the file alone, so that a second open of the
      * same file, in this process or any other, conflicts with them.
-     * lock_byte: take (take 1) a shared lock on one byte, or drop it
-     * (take 0); 0, or -1 with errno (nothing recorded).  lock_test: whether
-     * another open holds a lock on byte: 1 (*holder: its process id, or 0
-     * when the storage cannot tell), 0 free, -1 with errno. */
-    int (*lock_byte)(struct glv_storage *s, uint64_t byte, int take);
-    int (*lock_test)(struct glv_storage *s, uint64_t byte, int64_t *holder);
+     * lock_range: take (take 1) a shared lock on the length bytes from
+     * start, or drop it (take 0); 0, or -1 with errno (nothing recorded).
+     * lock_test: whether another open holds a lock on any of those bytes:
+     * 1 (*holder: its process id, or 0 when the storage cannot tell), 0
+     * free, -1 with errno. */
+    int (*lock_range)(struct glv_storage *s, uint64_t start, uint64_t length, int take);
+    int (*lock_test)(struct glv_storage *s, uint64_t start, uint64_t length, int64_t *holder);
 };
 
 struct glv_storage {

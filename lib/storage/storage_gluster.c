@@ -212,10 +212,10 @@ static void gluster_remove(struct glv_storage *s)
  * closes the file, or its connection goes (at once when the process dies;
  * when its host is lost, once the brick's TCP keepalive gives up:
  * server.keepalive-time + interval x count, 38 s by default). */
-static int gluster_lock_byte(struct glv_storage *s, uint64_t byte, int take)
+static int gluster_lock_range(struct glv_storage *s, uint64_t start, uint64_t length, int take)
 {
     struct flock fl = {.l_type = take ? F_RDLCK : F_UNLCK, .l_whence = SEEK_SET,
-                       .l_start = (off_t)byte, .l_len = 1, .l_pid = getpid()};
+                       .l_start = (off_t)start, .l_len = (off_t)length, .l_pid = getpid()};
 
     errno = 0;
     if (glfs_posix_lock(gs(s)->fd, F_SETLK, &fl) == 0)
@@ -225,10 +225,11 @@ static int gluster_lock_byte(struct glv_storage *s, uint64_t byte, int take)
     return -1;
 }
 
-static int gluster_lock_test(struct glv_storage *s, uint64_t byte, int64_t *holder)
+static int gluster_lock_test(struct glv_storage *s, uint64_t start, uint64_t length,
+                             int64_t *holder)
 {
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)byte,
-                       .l_len = 1, .l_pid = getpid()};
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)start,
+                       .l_len = (off_t)length, .l_pid = getpid()};
 
     errno = 0;
     if (glfs_posix_lock(gs(s)->fd, F_GETLK, &fl) < 0) {
@@ -327,7 +328,7 @@ static const struct glv_storage_ops gluster_ops = {
     .allocate = gluster_allocate,
     .chown = gluster_chown,
     .remove = gluster_remove,
-    .lock_byte = gluster_lock_byte,
+    .lock_range = gluster_lock_range,
     .lock_test = gluster_lock_test,
 };
 

@@ -124,18 +124,19 @@ static int64_t local_allocated(struct glv_storage *s)
 /* OFD locks, as QEMU takes them: they belong to this open file description,
  * so a second open conflicts even in the same process, and they go when
  * the descriptor closes or the process dies. */
-static int local_lock_byte(struct glv_storage *s, uint64_t byte, int take)
+static int local_lock_range(struct glv_storage *s, uint64_t start, uint64_t length, int take)
 {
     struct flock fl = {.l_type = take ? F_RDLCK : F_UNLCK, .l_whence = SEEK_SET,
-                       .l_start = (off_t)byte, .l_len = 1};
+                       .l_start = (off_t)start, .l_len = (off_t)length};
 
     return fcntl(ls(s)->fd, F_OFD_SETLK, &fl);
 }
 
-static int local_lock_test(struct glv_storage *s, uint64_t byte, int64_t *holder)
+static int local_lock_test(struct glv_storage *s, uint64_t start, uint64_t length,
+                           int64_t *holder)
 {
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)byte,
-                       .l_len = 1};
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)start,
+                       .l_len = (off_t)length};
 
     if (fcntl(ls(s)->fd, F_OFD_GETLK, &fl) < 0)
         return -1;
@@ -183,7 +184,7 @@ static const struct glv_storage_ops local_ops = {
     .allocate = local_allocate,
     .chown = local_chown,
     .remove = local_remove,
-    .lock_byte = local_lock_byte,
+    .lock_range = local_lock_range,
     .lock_test = local_lock_test,
 };
 

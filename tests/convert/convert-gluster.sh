@@ -6,11 +6,8 @@
 # Skips without the test volumes (fails then when GLUVIRT_REQUIRE_GLUSTER=1).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../gluster/lib.sh"
-require_gluster
 . "$here/lib.sh"
-host=$GLUVIRT_TEST_HOST
-volume=gv2
+on_test_volume gv2
 url="gluster://$host/$volume/gluvirt-convert-$$"
 # The library cannot remove a file on a volume: leave a 512-byte raw stub.
 cleanup_volume() {

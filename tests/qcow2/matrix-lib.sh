@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2154 # work and here come from the caller (below)
-# Shared by matrix-local.sh, matrix-gluster.sh and probe-and-policy.sh: a
-# matrix of qcow2 images made by qemu-img and qemu-io 7.2, and the checks
-# that compare what gluvirt reads from them with what qemu-img reads.
+# Shared by matrix-local.sh, matrix-gluster.sh, probe-and-policy.sh and
+# check-vs-qemu.sh: a matrix of qcow2 images made by qemu-img and qemu-io
+# 7.2, and the checks that compare what gluvirt reads from them with what
+# qemu-img reads.
 #
 # build_matrix DIR makes one directory per case under DIR, each with its image
 # img.qcow2 (and the files it names: backing files, data files), and writes
@@ -25,7 +26,16 @@
 # here (this directory), and MATRIX_HUMAN=1 to compare the human-readable
 # outputs of info and map too (paths must then be the same on both sides).
 # MATRIX_CASES="NAME..." limits a run to some cases (by hand, when looking
-# into one).
+# into one).  Sourcing this file fails the test at once when GLUVIRT is not
+# set or a tool every caller runs is missing.
+
+: "${GLUVIRT:?set GLUVIRT to the gluvirt program}"
+for tool in qemu-img qemu-io /usr/bin/python3; do
+    command -v "$tool" >/dev/null || {
+        echo "FAIL: $tool is missing (apt-get install qemu-utils python3)" >&2
+        exit 1
+    }
+done
 
 failures=()
 passes=0

@@ -15,13 +15,6 @@
 # MATRIX_VERBOSE=1 to see each check, MATRIX_KEEP=1 to keep the images.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-: "${GLUVIRT:?set GLUVIRT to the gluvirt program}"
-for tool in qemu-img qemu-io /usr/bin/python3; do
-    command -v "$tool" >/dev/null || {
-        echo "FAIL: $tool is missing (apt-get install qemu-utils python3)" >&2
-        exit 1
-    }
-done
 # shellcheck source=tests/qcow2/matrix-lib.sh
 . "$here/matrix-lib.sh"
 

@@ -8,14 +8,15 @@
  * ELOOP; encryption and unknown features ENOTSUP; huge table sizes are
  * refused before anything is allocated for them.
  *
- * Every test gets its own temporary directory, removed afterwards.
+ * Every test gets its own temporary directory, removed afterwards.  The
+ * directory, the shell and the peeking and poking at files are the qcow2
+ * write suites' (qcow2_write_support.c).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -32,11 +33,13 @@
 
 #include <gluvirt/gluvirt.h>
 
-/* Header fields (big-endian), as the qcow2 spec places them. */
+#include "qcow2_write_support.h"
+
+/* Header fields (big-endian) besides qcow2_write_support.h's, as the qcow2
+ * spec places them. */
 enum {
     H_VERSION = 4, H_BACKING_OFFSET = 8, H_BACKING_SIZE = 16, H_CLUSTER_BITS = 20, H_SIZE = 24,
-    H_CRYPT = 32, H_L1_SIZE = 36, H_L1_OFFSET = 40, H_REFTABLE_OFFSET = 48,
-    H_REFTABLE_CLUSTERS = 56, H_NB_SNAPSHOTS = 60, H_SNAPSHOTS_OFFSET = 64, H_INCOMPAT = 72,
+    H_CRYPT = 32, H_L1_SIZE = 36, H_NB_SNAPSHOTS = 60, H_SNAPSHOTS_OFFSET = 64,
     H_REFCOUNT_ORDER = 96, H_HEADER_LENGTH = 100, H_COMPRESSION = 104
 };
 /* Snapshot table entry fields. */
@@ -44,67 +47,45 @@ enum { SN_L1_OFFSET = 0, SN_L1_SIZE = 8, SN_ID_SIZE = 12, SN_NAME_SIZE = 14, SN_
 
 #define EXT_BACKING_FORMAT 0xe2792acau
 #define EXT_FEATURE_NAMES  0x6803f857u
-#define OFFSET_MASK        0x00fffffffffffe00ull
-#define COPIED             (1ull << 63)
 #define COMPRESSED         (1ull << 62)
 #define PAST_EOF           0x10000000ull /* aligned, far beyond any test image */
 
 /* ------------------------------------------------------------ helpers */
 
-static char test_dir[PATH_MAX];
-static char *paths[32]; /* test_path's answers, freed with the directory */
+static char *paths[32]; /* kept_path's answers, freed when the test ends */
 static int path_count;
 
-static void make_test_dir(void)
+static void end_test(void)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    snprintf(test_dir, sizeof test_dir, "%s/gluvirt-hostile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    cr_assert_not_null(mkdtemp(test_dir), "mkdtemp %s: %s", test_dir, strerror(errno));
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
-}
-
-static void remove_test_dir(void)
-{
-    if (test_dir[0])
-        nftw(test_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_test_dir();
     while (path_count > 0)
         free(paths[--path_count]);
 }
 
-TestSuite(qcow2_hostile, .init = make_test_dir, .fini = remove_test_dir, .timeout = 60);
+TestSuite(qcow2_hostile, .init = make_test_dir, .fini = end_test, .timeout = 60);
 
 /* A path in the test's directory (valid until the test ends). */
-static char *test_path(const char *name)
+static char *kept_path(const char *name)
 {
-    char *path;
-
     cr_assert_lt(path_count, (int)(sizeof paths / sizeof *paths));
-    cr_assert_neq(asprintf(&path, "%s/%s", test_dir, name), -1);
-    return paths[path_count++] = path;
+    return paths[path_count++] = test_path(name);
 }
 
-/* Run a shell command in the test directory; it must succeed. */
+/* Run a shell command in the test directory, its output hidden; it must
+ * succeed. */
 static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void run(const char *fmt, ...)
 {
-    char *cmd, *full;
+    char *cmd;
     va_list ap;
     int status;
 
     va_start(ap, fmt);
     cr_assert_neq(vasprintf(&cmd, fmt, ap), -1);
     va_end(ap);
-    cr_assert_neq(asprintf(&full, "cd '%s' && %s >/dev/null", test_dir, cmd), -1);
-    status = system(full);
+    status = shell("%s >/dev/null", cmd);
     cr_assert_eq(status, 0, "command failed (status %d): %s", status, cmd);
     free(cmd);
-    free(full);
 }
 
 /* qemu-img create -f qcow2 [-o options] name size, in the test directory. */
@@ -112,7 +93,7 @@ static char *make_image(const char *name, const char *options, const char *size)
 {
     run("qemu-img create -q -f qcow2 %s%s %s %s", options ? "-o " : "", options ? options : "",
         name, size);
-    return test_path(name);
+    return kept_path(name);
 }
 
 static void qemu_io(const char *path, const char *command)
@@ -127,29 +108,6 @@ static void poke(const char *path, uint64_t offset, const void *data, size_t len
     cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
     cr_assert_eq(pwrite(fd, data, len, (off_t)offset), (ssize_t)len);
     close(fd);
-}
-
-static void poke_be(const char *path, uint64_t offset, unsigned width, uint64_t value)
-{
-    unsigned char b[8];
-
-    for (unsigned i = 0; i < width; i++)
-        b[i] = (unsigned char)(value >> (8 * (width - 1 - i)));
-    poke(path, offset, b, width);
-}
-
-static uint64_t peek_be(const char *path, uint64_t offset, unsigned width)
-{
-    unsigned char b[8];
-    uint64_t value = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-    cr_assert_eq(pread(fd, b, width, (off_t)offset), (ssize_t)width);
-    close(fd);
-    for (unsigned i = 0; i < width; i++)
-        value = value << 8 | b[i];
-    return value;
 }
 
 static uint64_t file_size(const char *path)
@@ -192,7 +150,7 @@ static uint64_t l2_entry_offset(const char *path, unsigned index)
     return l2 + 8ull * index;
 }
 
-static gluvirt_image *open_qcow2(const char *path, gluvirt_backing_policy backing,
+static gluvirt_image *open_qcow2_as(const char *path, gluvirt_backing_policy backing,
                                  const char *snapshot)
 {
     gluvirt_open_options *options = gluvirt_open_options_new();
@@ -208,7 +166,7 @@ static gluvirt_image *open_qcow2(const char *path, gluvirt_backing_policy backin
     return image;
 }
 
-static void assert_error(int line, int expected, const char *fragment)
+static void assert_error_at(int line, int expected, const char *fragment)
 {
     cr_assert_eq(gluvirt_errno(), expected, "line %d: errno %d (%s), expected %d (%s); message: %s",
                  line, gluvirt_errno(), strerror(gluvirt_errno()), expected, strerror(expected),
@@ -221,19 +179,19 @@ static void assert_error(int line, int expected, const char *fragment)
 static void refused_at(int line, const char *path, const char *snapshot, int expected,
                        const char *fragment)
 {
-    gluvirt_image *image = open_qcow2(path, GLUVIRT_BACKING_NONE, snapshot);
+    gluvirt_image *image = open_qcow2_as(path, GLUVIRT_BACKING_NONE, snapshot);
 
     if (image)
         gluvirt_image_close(image);
     cr_assert_null(image, "line %d: %s opened, expected errno %d ('%s')", line, path, expected,
                    fragment);
-    assert_error(line, expected, fragment);
+    assert_error_at(line, expected, fragment);
 }
 #define refused(path, err, fragment) refused_at(__LINE__, path, NULL, err, fragment)
 
 static gluvirt_image *opens(const char *path, const char *snapshot)
 {
-    gluvirt_image *image = open_qcow2(path, GLUVIRT_BACKING_NONE, snapshot);
+    gluvirt_image *image = open_qcow2_as(path, GLUVIRT_BACKING_NONE, snapshot);
 
     cr_assert_not_null(image, "%s: %s", path, gluvirt_errmsg());
     return image;
@@ -283,7 +241,7 @@ static char *overlay_image(void)
 {
     make_image("base.qcow2", NULL, "64M");
     run("qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 overlay.qcow2");
-    return test_path("overlay.qcow2");
+    return kept_path("overlay.qcow2");
 }
 
 /* v3_image with snapshot "s1" (id 1) taken, then cluster 0 rewritten 0x55. */
@@ -415,7 +373,7 @@ Test(qcow2_hostile, errors_encrypted_aes)
 
     run("qemu-img create -q -f qcow2 --object secret,id=s0,data=pw "
         "-o encrypt.format=aes,encrypt.key-secret=s0 aes.qcow2 16M");
-    path = test_path("aes.qcow2");
+    path = kept_path("aes.qcow2");
     refused(path, ENOTSUP, "encrypted qcow2 images are not supported");
     refused(path, ENOTSUP, "qemu-img convert --object secret");
 }
@@ -427,7 +385,7 @@ Test(qcow2_hostile, errors_encrypted_luks)
     run("for i in 1 2 3 4 5; do qemu-img create -q -f qcow2 --object secret,id=s0,data=pw "
         "-o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=1 luks.qcow2 16M "
         "2>/dev/null && exit 0; done; exit 1");
-    refused(test_path("luks.qcow2"), ENOTSUP, "encrypted qcow2 images are not supported");
+    refused(kept_path("luks.qcow2"), ENOTSUP, "encrypted qcow2 images are not supported");
 }
 
 Test(qcow2_hostile, errors_encryption_extension_without_crypt_method)
@@ -759,7 +717,7 @@ Test(qcow2_hostile, read_compressed_garbage)
 
 static void refused_chain(int line, const char *path, int expected, const char *fragment)
 {
-    gluvirt_image *image = open_qcow2(path, GLUVIRT_BACKING_SAME_STORE, NULL);
+    gluvirt_image *image = open_qcow2_as(path, GLUVIRT_BACKING_SAME_STORE, NULL);
 
     if (image)
         gluvirt_image_close(image);
@@ -775,13 +733,13 @@ Test(qcow2_hostile, errors_backing_loop)
     make_image("b.qcow2", NULL, "64M");
     run("qemu-img create -q -f qcow2 -b b.qcow2 -F qcow2 a.qcow2");
     run("qemu-img rebase -u -f qcow2 -b a.qcow2 -F qcow2 b.qcow2");
-    refused_chain(__LINE__, test_path("a.qcow2"), ELOOP, "loop");
-    refused_chain(__LINE__, test_path("b.qcow2"), ELOOP, "loop");
+    refused_chain(__LINE__, kept_path("a.qcow2"), ELOOP, "loop");
+    refused_chain(__LINE__, kept_path("b.qcow2"), ELOOP, "loop");
 }
 
 Test(qcow2_hostile, errors_backing_self_loop)
 {
     make_image("self.qcow2", NULL, "64M");
     run("qemu-img rebase -u -f qcow2 -b self.qcow2 -F qcow2 self.qcow2");
-    refused_chain(__LINE__, test_path("self.qcow2"), ELOOP, "loop");
+    refused_chain(__LINE__, kept_path("self.qcow2"), ELOOP, "loop");
 }

@@ -1,6 +1,12 @@
 # shellcheck shell=bash
-# Shared by the verb scripts (tests/verbs/): the program, a scratch
-# directory, and the check that runs gluvirt and qemu-img side by side.
+# Shared by the verb scripts (tests/verbs/) and, through tests/convert/lib.sh,
+# the convert scripts: the program, a scratch directory, the opening of the
+# scripts that run on a test volume, and the check that runs gluvirt and
+# qemu-img side by side.
+
+# fail and require_gluster.
+# shellcheck source=tests/gluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../gluster/lib.sh"
 
 : "${GLUVIRT:?set GLUVIRT to the gluvirt program}"
 command -v qemu-img >/dev/null || { echo "SKIP: qemu-img is not installed"; exit 77; }
@@ -9,9 +15,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 checks=0
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
+# on_test_volume VOLUME: where a script that runs on the test volumes
+# starts.  Without them it skips (fails when GLUVIRT_REQUIRE_GLUSTER=1);
+# else host is their server and volume is VOLUME.
+# shellcheck disable=SC2034 # host and volume are the caller's
+on_test_volume() {
+    require_gluster
+    host=$GLUVIRT_TEST_HOST
+    volume=$1
 }
 
 # same_as_qemu "QEMU-ARGS" "GLUVIRT-ARGS": both commands' stdout and exit

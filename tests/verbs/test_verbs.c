@@ -121,88 +121,112 @@ static gluvirt_verb_options *with_progress(struct progress_log *log)
     return o;
 }
 
+/* What most tests start from: a.raw and a.qcow2, the same disk in two
+ * formats, open read-only, and verb options that log progress to log. */
+struct same_disk {
+    gluvirt_image *raw, *qcow2;
+    struct progress_log log;
+    gluvirt_verb_options *options;
+};
+
+static void open_same_disk(struct same_disk *d)
+{
+    memset(d, 0, sizeof *d);
+    d->raw = open_at("a.raw", GLUVIRT_FORMAT_RAW, 0);
+    d->qcow2 = open_at("a.qcow2", GLUVIRT_FORMAT_QCOW2, 0);
+    d->options = with_progress(&d->log);
+}
+
+/* The images only: a writer may open the files after this. */
+static void close_same_disk_images(struct same_disk *d)
+{
+    cr_assert_eq(gluvirt_image_close(d->qcow2), 0);
+    cr_assert_eq(gluvirt_image_close(d->raw), 0);
+    d->raw = d->qcow2 = NULL;
+}
+
+static void close_same_disk(struct same_disk *d)
+{
+    close_same_disk_images(d);
+    gluvirt_verb_options_free(d->options);
+}
+
 /* ------------------------------------------------------------ compare */
 
 Test(verbs, compare_finds_qemu_img_offset)
 {
-    gluvirt_image *a = open_at("a.raw", GLUVIRT_FORMAT_RAW, 0);
+    struct same_disk d;
     gluvirt_image *b = open_at("b.raw", GLUVIRT_FORMAT_RAW, 0);
-    gluvirt_image *q = open_at("a.qcow2", GLUVIRT_FORMAT_QCOW2, 0);
     char *expected = qemu_output("compare -f raw -F raw a.raw b.raw"), *text;
-    struct progress_log log = {0};
-    gluvirt_verb_options *o = with_progress(&log);
     uint64_t offset = 1;
 
-    cr_assert_eq(gluvirt_image_compare(a, b, o, &offset), GLUVIRT_COMPARE_CONTENT_MISMATCH);
+    open_same_disk(&d);
+    cr_assert_eq(gluvirt_image_compare(d.raw, b, d.options, &offset),
+                 GLUVIRT_COMPARE_CONTENT_MISMATCH);
     cr_assert_neq(asprintf(&text, "Content mismatch at offset %" PRIu64 "!\n", offset), -1);
     cr_assert_str_eq(text, expected);
-    memset(&log, 0, sizeof log);
-    cr_assert_eq(gluvirt_image_compare(a, q, o, &offset), GLUVIRT_COMPARE_IDENTICAL);
+    memset(&d.log, 0, sizeof d.log);
+    cr_assert_eq(gluvirt_image_compare(d.raw, d.qcow2, d.options, &offset),
+                 GLUVIRT_COMPARE_IDENTICAL);
     cr_assert_eq(offset, 0);
-    cr_assert_eq(log.total, 64u << 20);
-    cr_assert_eq(log.last_done, 64u << 20, "progress ended at %" PRIu64, log.last_done);
-    cr_assert_eq(log.went_back, 0);
+    cr_assert_eq(d.log.total, 64u << 20);
+    cr_assert_eq(d.log.last_done, 64u << 20, "progress ended at %" PRIu64, d.log.last_done);
+    cr_assert_eq(d.log.went_back, 0);
     /* one handle on both sides */
     cr_assert_eq(gluvirt_image_compare(b, b, NULL, NULL), GLUVIRT_COMPARE_IDENTICAL);
     free(text);
     free(expected);
-    gluvirt_verb_options_free(o);
-    gluvirt_image_close(q);
     gluvirt_image_close(b);
-    gluvirt_image_close(a);
+    close_same_disk(&d);
 }
 
 Test(verbs, compare_strict)
 {
-    gluvirt_image *a = open_at("a.raw", GLUVIRT_FORMAT_RAW, 0);
-    gluvirt_image *q = open_at("a.qcow2", GLUVIRT_FORMAT_QCOW2, 0);
+    struct same_disk d;
     char *expected = qemu_output("compare -s -f raw -F qcow2 a.raw a.qcow2; true"), *text;
-    gluvirt_verb_options *o = gluvirt_verb_options_new();
     uint64_t offset = 0;
     int r;
 
-    cr_assert_eq(gluvirt_verb_options_set_strict(o, 1), 0);
-    r = gluvirt_image_compare(a, q, o, &offset);
+    open_same_disk(&d);
+    cr_assert_eq(gluvirt_verb_options_set_strict(d.options, 1), 0);
+    r = gluvirt_image_compare(d.raw, d.qcow2, d.options, &offset);
     cr_assert_eq(r, GLUVIRT_COMPARE_STATUS_MISMATCH, "result %d", r);
     cr_assert_neq(asprintf(&text, "Strict mode: Offset %" PRIu64 " block status mismatch!\n",
                            offset), -1);
     cr_assert_str_eq(text, expected);
     free(text);
     free(expected);
-    gluvirt_verb_options_free(o);
-    gluvirt_image_close(q);
-    gluvirt_image_close(a);
+    close_same_disk(&d);
 }
 
 Test(verbs, compare_stops_at_random_moments)
 {
-    gluvirt_image *a = open_at("a.raw", GLUVIRT_FORMAT_RAW, 0);
-    gluvirt_image *q = open_at("a.qcow2", GLUVIRT_FORMAT_QCOW2, 0);
-    struct progress_log full = {0};
-    gluvirt_verb_options *o = with_progress(&full);
+    struct same_disk d;
     unsigned seed = (unsigned)time(NULL);
     int i;
 
-    cr_assert_eq(gluvirt_image_compare(a, q, o, NULL), GLUVIRT_COMPARE_IDENTICAL);
-    cr_assert_gt(full.calls, 2);
-    cr_log_info("compare made %d progress calls; seed %u", full.calls, seed);
+    open_same_disk(&d);
+    cr_assert_eq(gluvirt_image_compare(d.raw, d.qcow2, d.options, NULL),
+                 GLUVIRT_COMPARE_IDENTICAL);
+    cr_assert_gt(d.log.calls, 2);
+    cr_log_info("compare made %d progress calls; seed %u", d.log.calls, seed);
     srand(seed);
     for (i = 0; i < 20; i++) {
         struct progress_log log = {0};
 
-        log.stop_at = 1 + rand() % full.calls;
-        cr_assert_eq(gluvirt_verb_options_set_progress(o, log_progress, &log), 0);
-        cr_assert_eq(gluvirt_image_compare(a, q, o, NULL), -1, "stop at call %d", log.stop_at);
+        log.stop_at = 1 + rand() % d.log.calls;
+        cr_assert_eq(gluvirt_verb_options_set_progress(d.options, log_progress, &log), 0);
+        cr_assert_eq(gluvirt_image_compare(d.raw, d.qcow2, d.options, NULL), -1,
+                     "stop at call %d", log.stop_at);
         cr_assert_eq(gluvirt_errno(), ECANCELED);
         cr_assert_eq(log.calls, log.stop_at, "the callback ran after it said stop");
         cr_assert_not_null(strstr(gluvirt_errmsg(), "compare"));
     }
     /* the images still work after the stops */
-    cr_assert_eq(gluvirt_verb_options_set_progress(o, NULL, NULL), 0);
-    cr_assert_eq(gluvirt_image_compare(a, q, o, NULL), GLUVIRT_COMPARE_IDENTICAL);
-    gluvirt_verb_options_free(o);
-    gluvirt_image_close(q);
-    gluvirt_image_close(a);
+    cr_assert_eq(gluvirt_verb_options_set_progress(d.options, NULL, NULL), 0);
+    cr_assert_eq(gluvirt_image_compare(d.raw, d.qcow2, d.options, NULL),
+                 GLUVIRT_COMPARE_IDENTICAL);
+    close_same_disk(&d);
 }
 
 /* ------------------------------------------------------------ measure */
@@ -307,28 +331,26 @@ Test(verbs, resize_raw)
 
 Test(verbs, errors_resize)
 {
-    gluvirt_image *a = open_at("a.raw", GLUVIRT_FORMAT_RAW, 0);
-    gluvirt_image *q = open_at("a.qcow2", GLUVIRT_FORMAT_QCOW2, 0);
-    struct progress_log log = {0};
-    gluvirt_verb_options *o = with_progress(&log);
+    struct same_disk d;
+    gluvirt_image *a;
 
+    open_same_disk(&d);
     cr_assert_eq(gluvirt_image_resize(NULL, 1, NULL), -1);
     cr_assert_eq(gluvirt_errno(), EINVAL);
-    cr_assert_eq(gluvirt_image_resize(a, 1 << 20, NULL), -1);
+    cr_assert_eq(gluvirt_image_resize(d.raw, 1 << 20, NULL), -1);
     cr_assert_eq(gluvirt_errno(), EROFS);
-    cr_assert_eq(gluvirt_image_resize(q, 1 << 20, NULL), -1);
+    cr_assert_eq(gluvirt_image_resize(d.qcow2, 1 << 20, NULL), -1);
     cr_assert_eq(gluvirt_errno(), ENOTSUP);
-    cr_assert_eq(gluvirt_image_compare(NULL, a, NULL, NULL), -1);
+    cr_assert_eq(gluvirt_image_compare(NULL, d.raw, NULL, NULL), -1);
     cr_assert_eq(gluvirt_errno(), EINVAL);
-    gluvirt_image_close(q);
-    gluvirt_image_close(a);
+    close_same_disk_images(&d);
 
     /* stopped before the size changes: the image keeps its size */
     a = open_at("a.raw", GLUVIRT_FORMAT_RAW, 1);
-    log.stop_at = 1;
-    cr_assert_eq(gluvirt_image_resize(a, 1 << 30, o), -1);
+    d.log.stop_at = 1;
+    cr_assert_eq(gluvirt_image_resize(a, 1 << 30, d.options), -1);
     cr_assert_eq(gluvirt_errno(), ECANCELED);
     cr_assert_eq(gluvirt_image_size(a), 64 << 20);
     gluvirt_image_close(a);
-    gluvirt_verb_options_free(o);
+    close_same_disk(&d);
 }

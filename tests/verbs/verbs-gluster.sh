@@ -8,11 +8,8 @@
 # then when GLUVIRT_REQUIRE_GLUSTER=1).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../gluster/lib.sh"
-require_gluster
 . "$here/lib.sh"
-host=$GLUVIRT_TEST_HOST
-volume=gv2
+on_test_volume gv2
 tag=gluvirt-verbs-$$
 url="gluster://$host/$volume/$tag"
 cleanup_volume() {
