@@ -34,6 +34,8 @@ struct qcow2_snapshot {
     int64_t icount;            /* -1 when the entry does not record it */
     uint64_t disk_size;        /* the virtual size at the snapshot */
     int extended_l2;           /* the snapshot's L2 tables have extended entries */
+    unsigned char *unknown_extra; /* extra data past the 24 bytes known (kept on rewrite) */
+    uint32_t unknown_extra_size;
 };
 
 /* Everything the header and its tables say, validated. */
@@ -48,6 +50,7 @@ struct qcow2_header {
     uint32_t refcount_table_clusters;
     uint32_t nb_snapshots;
     uint64_t snapshots_offset;
+    uint64_t snapshots_bytes;  /* the snapshot table's length (0 without snapshots) */
     uint64_t incompatible, compatible, autoclear;
     uint32_t refcount_order;
     uint32_t header_length;

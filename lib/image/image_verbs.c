@@ -1,5 +1,5 @@
 /*
- * The maintenance verbs' options and progress, and resize (raw images).
+ * The maintenance verbs' options and progress, and resize.
  * Compare and measure have files of their own.
  */
 #include <errno.h>
@@ -177,12 +177,6 @@ GLUVIRT_API int gluvirt_image_resize(gluvirt_image *image, uint64_t size,
         glv_set_error(EINVAL, "gluvirt_image_resize: the image is NULL");
         return -1;
     }
-    if (!glv_format_is_raw(image->format)) {
-        glv_set_error(ENOTSUP, "%s: resizing a %s image is not supported in this version "
-                      "(raw images only); use qemu-img resize", image->name,
-                      image->format->ops->name);
-        return -1;
-    }
     if (glv_image_check_writable(image, "gluvirt_image_resize") < 0)
         return -1;
     if (size == 0 || size > INT64_MAX) {
@@ -196,6 +190,11 @@ GLUVIRT_API int gluvirt_image_resize(gluvirt_image *image, uint64_t size,
         glv_set_error(EINVAL, "%s: %" PRIu64 " bytes is smaller than the image (%" PRId64
                       " bytes): shrinking drops the data past the new end; ask for it with "
                       "the shrink option (--shrink)", image->name, size, current);
+        return -1;
+    }
+    if (!glv_format_is_raw(image->format) && size % 512) {
+        glv_set_error(EINVAL, "%s: The new size must be a multiple of 512 (not %" PRIu64
+                      " bytes) for a %s image", image->name, size, image->format->ops->name);
         return -1;
     }
     if (glv_verb_progress(o, "resize", 0, 1) < 0)
