@@ -307,6 +307,19 @@ static int find_for_apply(const struct qcow2_header *h, const char *key)
     return -1;
 }
 
+/* A snapshot's L1 table, loaded and checked against the file as it is now
+ * (it may have grown since the open, and the table may be new). */
+static int load_l1(struct qcow2_image *q, struct qcow2_snapshot *sn)
+{
+    int64_t size = qcow2_refresh_size(q->base.storage, &q->file_size);
+
+    if (size < 0)
+        return -1;
+    if ((uint64_t)size > q->h.file_size)
+        q->h.file_size = (uint64_t)size;
+    return qcow2_snapshot_load_l1(q->base.storage, &q->h, sn);
+}
+
 static int not_found(struct qcow2_image *q, const char *key, const char *how)
 {
     glv_set_error(ENOENT, "%s: no snapshot %s '%s'; 'gluvirt snapshot -l' lists them",
@@ -324,7 +337,7 @@ static int apply_locked(struct qcow2_image *q, const char *key)
     if (index < 0)
         return not_found(q, key, "with id or name");
     sn = &h->snapshots[index];
-    if (qcow2_snapshot_load_l1(q->base.storage, h, sn) < 0)
+    if (load_l1(q, sn) < 0)
         return -1;
     if (sn->disk_size != q->size &&
         (qcow2_resize_check(q) < 0 || qcow2_resize_locked(q, sn->disk_size) < 0))
@@ -379,7 +392,7 @@ static int delete_locked(struct qcow2_image *q, const char *key)
         ;
     if (index == n)
         return not_found(q, key, "named");
-    if (qcow2_snapshot_load_l1(q->base.storage, h, &h->snapshots[index]) < 0)
+    if (load_l1(q, &h->snapshots[index]) < 0)
         return -1;
     gone = h->snapshots[index];
     if (n > 1) {
