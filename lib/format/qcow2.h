@@ -86,6 +86,9 @@ int qcow2_snapshot_load_l1(struct glv_storage *s, const struct qcow2_header *h,
 /* The index of the snapshot named (or, failing that, with id) key, or -1. */
 int qcow2_snapshot_find(const struct qcow2_header *h, const char *key);
 
+/* The index of the first snapshot whose id (by_id) or name is key, or -1. */
+int qcow2_snapshot_find_by(const struct qcow2_header *h, const char *key, int by_id);
+
 /* The feature name the image gives an incompatible bit, or NULL. */
 const char *qcow2_feature_name(const struct qcow2_header *h, unsigned type, unsigned bit);
 

@@ -374,6 +374,16 @@ out:
 
 /* ------------------------------------------------------------ allocation */
 
+/* A refcount block for the free cluster c, which has none: placed at c, or,
+ * past the table's reach, a larger table (with blocks of its own). */
+static int add_block_for(struct qcow2_image *q, uint64_t c)
+{
+    struct qcow2_writer *w = q->writer;
+
+    return blocks_for(w, c) >= w->reftable_entries ? grow_reftable(q, blocks_for(w, c) + 1)
+                                                    : add_refblock_at(q, c);
+}
+
 int qcow2_alloc_cluster(struct qcow2_image *q, uint64_t *cluster_offset)
 {
     struct qcow2_writer *w = q->writer;
@@ -396,9 +406,7 @@ int qcow2_alloc_cluster(struct qcow2_image *q, uint64_t *cluster_offset)
         if (block_missing(w, blocks_for(w, c))) {
             /* The cluster goes to a new block, or the table grows; either
              * way the search starts again from c. */
-            if (blocks_for(w, c) >= w->reftable_entries
-                    ? grow_reftable(q, blocks_for(w, c) + 1) < 0
-                    : add_refblock_at(q, c) < 0)
+            if (add_block_for(q, c) < 0)
                 return -1;
             continue;
         }
@@ -490,9 +498,7 @@ int qcow2_alloc_clusters(struct qcow2_image *q, uint64_t count, uint64_t *cluste
         if (block_missing(w, blocks_for(w, c))) {
             /* The block goes into the range (or the table grows past it):
              * the search starts again where it stood. */
-            if (blocks_for(w, c) >= w->reftable_entries
-                    ? grow_reftable(q, blocks_for(w, c) + 1) < 0
-                    : add_refblock_at(q, c) < 0)
+            if (add_block_for(q, c) < 0)
                 return -1;
             continue;
         }

@@ -242,15 +242,17 @@ int qcow2_snapshot_load_l1(struct glv_storage *s, const struct qcow2_header *h,
     return qcow2_l1_load(s, h, which, sn->l1_offset, sn->l1_size, &sn->l1);
 }
 
-int qcow2_snapshot_find(const struct qcow2_header *h, const char *key)
+int qcow2_snapshot_find_by(const struct qcow2_header *h, const char *key, int by_id)
 {
-    if (!h || !key)
-        return -1;
-    for (uint32_t i = 0; i < h->nb_snapshots; i++)
-        if (strcmp(h->snapshots[i].name, key) == 0)
-            return (int)i;
-    for (uint32_t i = 0; i < h->nb_snapshots; i++)
-        if (strcmp(h->snapshots[i].id, key) == 0)
+    for (uint32_t i = 0; h && key && i < h->nb_snapshots; i++)
+        if (strcmp(by_id ? h->snapshots[i].id : h->snapshots[i].name, key) == 0)
             return (int)i;
     return -1;
+}
+
+int qcow2_snapshot_find(const struct qcow2_header *h, const char *key)
+{
+    int index = qcow2_snapshot_find_by(h, key, 0);
+
+    return index >= 0 ? index : qcow2_snapshot_find_by(h, key, 1);
 }

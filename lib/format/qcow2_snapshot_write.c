@@ -168,10 +168,13 @@ fail:
     return -1;
 }
 
-/* What every change needs first: a writer that keeps snapshots, no
- * in-place write in flight. */
-static int begin(struct qcow2_image *q, const char *what)
+/* Run change(q, key) under meta_lock, after the in-place writes in flight,
+ * on a writer that keeps snapshots. */
+static int run_locked(struct qcow2_image *q, const char *what,
+                      int (*change)(struct qcow2_image *q, const char *key), const char *key)
 {
+    int rc;
+
     if (q->data_file) {
         glv_set_error(ENOTSUP, "%s: cannot %s: the image keeps its data in an external data "
                       "file, which internal snapshots cannot share (QEMU makes none either)",
@@ -183,7 +186,9 @@ static int begin(struct qcow2_image *q, const char *what)
     pthread_mutex_lock(&q->writer->meta_lock);
     pthread_rwlock_wrlock(&q->writer->in_place);
     pthread_rwlock_unlock(&q->writer->in_place);
-    return 0;
+    rc = change(q, key);
+    pthread_mutex_unlock(&q->writer->meta_lock);
+    return rc;
 }
 
 /* The active L1 table rewritten after its entries changed in memory. */
@@ -281,30 +286,21 @@ fail:
 int qcow2_snapshot_create_op(struct glv_format *f, const char *name)
 {
     struct qcow2_image *q = qcow2(f);
-    int rc;
 
     if (strlen(name) > UINT16_MAX) {
         glv_set_error(EINVAL, "%s: a snapshot name has at most 65535 bytes, not %zu",
                       f->storage->name, strlen(name));
         return -1;
     }
-    if (begin(q, "create a snapshot") < 0)
-        return -1;
-    rc = create_locked(q, name);
-    pthread_mutex_unlock(&q->writer->meta_lock);
-    return rc;
+    return run_locked(q, "create a snapshot", create_locked, name);
 }
 
 /* By id, then by name (qemu-img snapshot -a). */
 static int find_for_apply(const struct qcow2_header *h, const char *key)
 {
-    for (uint32_t i = 0; i < h->nb_snapshots; i++)
-        if (strcmp(h->snapshots[i].id, key) == 0)
-            return (int)i;
-    for (uint32_t i = 0; i < h->nb_snapshots; i++)
-        if (strcmp(h->snapshots[i].name, key) == 0)
-            return (int)i;
-    return -1;
+    int index = qcow2_snapshot_find_by(h, key, 1);
+
+    return index >= 0 ? index : qcow2_snapshot_find_by(h, key, 0);
 }
 
 /* A snapshot's L1 table, loaded and checked against the file as it is now
@@ -371,14 +367,7 @@ out:
 
 int qcow2_snapshot_apply_op(struct glv_format *f, const char *key)
 {
-    struct qcow2_image *q = qcow2(f);
-    int rc;
-
-    if (begin(q, "apply a snapshot") < 0)
-        return -1;
-    rc = apply_locked(q, key);
-    pthread_mutex_unlock(&q->writer->meta_lock);
-    return rc;
+    return run_locked(qcow2(f), "apply a snapshot", apply_locked, key);
 }
 
 static int delete_locked(struct qcow2_image *q, const char *key)
@@ -386,12 +375,11 @@ static int delete_locked(struct qcow2_image *q, const char *key)
     struct qcow2_header *h = &q->h;
     struct qcow2_snapshot gone, *list = NULL;
     uint32_t n = h->nb_snapshots, index;
-    int changed = 0, rc;
+    int changed = 0, rc, found;
 
-    for (index = 0; index < n && strcmp(h->snapshots[index].name, key); index++)
-        ;
-    if (index == n)
+    if ((found = qcow2_snapshot_find_by(h, key, 0)) < 0)
         return not_found(q, key, "named");
+    index = (uint32_t)found;
     if (load_l1(q, &h->snapshots[index]) < 0)
         return -1;
     gone = h->snapshots[index];
@@ -424,12 +412,5 @@ static int delete_locked(struct qcow2_image *q, const char *key)
 
 int qcow2_snapshot_delete_op(struct glv_format *f, const char *key)
 {
-    struct qcow2_image *q = qcow2(f);
-    int rc;
-
-    if (begin(q, "delete a snapshot") < 0)
-        return -1;
-    rc = delete_locked(q, key);
-    pthread_mutex_unlock(&q->writer->meta_lock);
-    return rc;
+    return run_locked(qcow2(f), "delete a snapshot", delete_locked, key);
 }

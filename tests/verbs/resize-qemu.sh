@@ -40,13 +40,6 @@ same_exit_as_qemu "resize q.raw" "resize q.raw"
 # unchanged, past the old end zeros), and 'qemu-img check' clean.  4 KiB
 # clusters put 2 MiB under each L1 entry, so growing to 64M grows the L1
 # table and shrinking to 1M drops whole L2 tables.
-qcow2_check_clean() { # IMAGE WHAT
-    local out
-    out=$(qemu-img check -f qcow2 "$1" 2>&1) || fail "$2: qemu-img check: $out"
-    grep -q "No errors were found" <<<"$out" || fail "$2: qemu-img check: $out"
-    grep -q "leaked" <<<"$out" && fail "$2: qemu-img check found leaks: $out"
-    checks=$((checks + 1))
-}
 qcow2_same() { # Q G WHAT
     [ "$(qemu-img info --output=json "$1" | grep '"virtual-size"')" = \
       "$(qemu-img info --output=json "$2" | grep '"virtual-size"')" ] ||

@@ -11,14 +11,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$work"
 
-check_clean() { # IMAGE WHAT
-    local out
-    out=$(qemu-img check -f qcow2 "$1" 2>&1) || fail "$2: qemu-img check: $out"
-    grep -q "No errors were found" <<<"$out" || fail "$2: qemu-img check: $out"
-    grep -q "leaked" <<<"$out" && fail "$2: qemu-img check found leaks: $out"
-    checks=$((checks + 1))
-}
-
 view() { # IMAGE SNAPSHOT OUT: the snapshot's guest view as raw
     qemu-img convert -f qcow2 -l "snapshot.name=$2" -O raw "$1" "$3"
 }
@@ -50,7 +42,7 @@ for opts in "cluster_size=65536"; do
 
     # gluvirt creates; qemu-img lists it and reads it.
     "$GLUVIRT" snapshot -f qcow2 -c first a.qcow2 || fail "$opts: create failed"
-    check_clean a.qcow2 "$opts: after gluvirt -c"
+    qcow2_check_clean a.qcow2 "$opts: after gluvirt -c"
     qemu-img snapshot -l a.qcow2 | grep -Eq '^1 +first +0 B' ||
         fail "$opts: qemu-img does not list the snapshot: $(qemu-img snapshot -l a.qcow2)"
     same_view a.qcow2 first ref1.raw "$opts: after create"
@@ -58,7 +50,7 @@ for opts in "cluster_size=65536"; do
     # The guest writes on; the snapshot keeps its view.
     qemu-io -f qcow2 -c 'write -P 0x33 512k 1M' -c 'write -z 3M 64k' a.qcow2 >/dev/null
     qemu-img convert -f qcow2 -O raw a.qcow2 ref2.raw
-    check_clean a.qcow2 "$opts: after writing over a gluvirt snapshot"
+    qcow2_check_clean a.qcow2 "$opts: after writing over a gluvirt snapshot"
     same_view a.qcow2 first ref1.raw "$opts: after the guest wrote on"
 
     # qemu-img creates a second; both list the same lines and JSON.
@@ -76,12 +68,12 @@ for opts in "cluster_size=65536"; do
     cp a.qcow2 b.qcow2
     qemu-img snapshot -a first b.qcow2
     "$GLUVIRT" snapshot -f qcow2 -a first a.qcow2 || fail "$opts: apply failed"
-    check_clean a.qcow2 "$opts: after gluvirt -a"
+    qcow2_check_clean a.qcow2 "$opts: after gluvirt -a"
     same_image a.qcow2 b.qcow2 "$opts: apply first"
     qemu-img compare -q -f qcow2 -F raw a.qcow2 ref1.raw || fail "$opts: apply: not the view"
     # Apply a qemu-img snapshot by its id.
     "$GLUVIRT" snapshot -f qcow2 -a 2 a.qcow2 || fail "$opts: apply by id failed"
-    check_clean a.qcow2 "$opts: after gluvirt -a 2"
+    qcow2_check_clean a.qcow2 "$opts: after gluvirt -a 2"
     qemu-img compare -q -f qcow2 -F raw a.qcow2 ref2.raw || fail "$opts: apply 2: not the view"
     # Writing after an apply leaves the snapshots as they were.
     qemu-io -f qcow2 -c 'write -P 0x55 0 64k' a.qcow2 >/dev/null
@@ -90,11 +82,11 @@ for opts in "cluster_size=65536"; do
 
     # Delete both ways: gluvirt the qemu-img one, qemu-img the gluvirt one.
     "$GLUVIRT" snapshot -f qcow2 -d second a.qcow2 || fail "$opts: delete failed"
-    check_clean a.qcow2 "$opts: after gluvirt -d"
+    qcow2_check_clean a.qcow2 "$opts: after gluvirt -d"
     same_view a.qcow2 first ref1.raw "$opts: after deleting the other"
     qemu-img snapshot -l a.qcow2 | grep -q second && fail "$opts: 'second' is still listed"
     qemu-img snapshot -d first a.qcow2
-    check_clean a.qcow2 "$opts: after qemu-img -d"
+    qcow2_check_clean a.qcow2 "$opts: after qemu-img -d"
     same_as_qemu "snapshot -l a.qcow2" "snapshot -f qcow2 -l a.qcow2"
     # Everything freed: as few clusters as a copy that never had snapshots.
     qemu-img convert -f qcow2 -O raw a.qcow2 now.raw
@@ -110,12 +102,12 @@ for opts in "cluster_size=4096,compat=0.10" "extended_l2=on"; do
     qemu-img convert -f qcow2 -O raw x.qcow2 ref1.raw
     "$GLUVIRT" snapshot -f qcow2 -c first x.qcow2 || fail "$opts: create failed"
     qemu-io -f qcow2 -c 'write -P 0x33 512k 1M' x.qcow2 >/dev/null
-    check_clean x.qcow2 "$opts: written after gluvirt -c"
+    qcow2_check_clean x.qcow2 "$opts: written after gluvirt -c"
     same_view x.qcow2 first ref1.raw "$opts: after the guest wrote on"
     "$GLUVIRT" snapshot -f qcow2 -a first x.qcow2 || fail "$opts: apply failed"
     qemu-img compare -q -f qcow2 -F raw x.qcow2 ref1.raw || fail "$opts: apply: not the view"
     "$GLUVIRT" snapshot -f qcow2 -d first x.qcow2 || fail "$opts: delete failed"
-    check_clean x.qcow2 "$opts: after gluvirt -a and -d"
+    qcow2_check_clean x.qcow2 "$opts: after gluvirt -a and -d"
     qemu-img compare -q -f qcow2 -F raw x.qcow2 ref1.raw || fail "$opts: delete lost data"
 done
 
@@ -125,11 +117,11 @@ qemu-io -f qcow2 -c 'write -P 0x66 0 256k' r.qcow2 >/dev/null
 "$GLUVIRT" snapshot -f qcow2 -c small r.qcow2
 "$GLUVIRT" resize -q -f qcow2 r.qcow2 16M
 qemu-io -f qcow2 -c 'write -P 0x77 12M 64k' r.qcow2 >/dev/null
-check_clean r.qcow2 "grown after a snapshot"
+qcow2_check_clean r.qcow2 "grown after a snapshot"
 cp r.qcow2 s.qcow2
 qemu-img snapshot -a small s.qcow2
 "$GLUVIRT" snapshot -f qcow2 -a small r.qcow2
-check_clean r.qcow2 "applied a smaller snapshot"
+qcow2_check_clean r.qcow2 "applied a smaller snapshot"
 same_image r.qcow2 s.qcow2 "apply across a resize"
 
 # A compressed cluster shared with a snapshot, then dropped.
@@ -138,10 +130,10 @@ qemu-io -f raw -c 'write -P 0x12 0 256k' c.raw >/dev/null
 qemu-img convert -c -f raw -O qcow2 c.raw c.qcow2
 "$GLUVIRT" snapshot -f qcow2 -c packed c.qcow2
 qemu-io -f qcow2 -c 'write -P 0x13 0 128k' c.qcow2 >/dev/null
-check_clean c.qcow2 "compressed clusters shared"
+qcow2_check_clean c.qcow2 "compressed clusters shared"
 same_view c.qcow2 packed c.raw "compressed clusters shared"
 "$GLUVIRT" snapshot -f qcow2 -d packed c.qcow2
-check_clean c.qcow2 "compressed clusters unshared"
+qcow2_check_clean c.qcow2 "compressed clusters unshared"
 
 # Refusals and edge cases: qemu-img's exit codes and output.
 qemu-img create -q -f raw plain.raw 1M
@@ -156,9 +148,9 @@ done
 same_exit_as_qemu "snapshot" "snapshot"
 grep -q "Could not apply snapshot 'nosuch'" <(cd "$work" && "$GLUVIRT" snapshot -a nosuch \
     r.qcow2 2>&1) || fail "the apply refusal does not name the snapshot"
-check_clean r.qcow2 "after the refusals"
+qcow2_check_clean r.qcow2 "after the refusals"
 # Names may repeat (ids do not), as in QEMU.
 "$GLUVIRT" snapshot -f qcow2 -c one r.qcow2
 qemu-img snapshot -l r.qcow2 | grep -Eq '^3 +one ' || fail "a repeated name got no new id"
-check_clean r.qcow2 "a repeated name"
+qcow2_check_clean r.qcow2 "a repeated name"
 echo "snapshot: $checks checks against qemu-img agree"
