@@ -3,12 +3,15 @@
  * image, in QEMU's order (block/qcow2-snapshot.c), so that a crash leaves
  * leaked clusters at worst:
  *
- * create  a copy of the active L1 table is written to new clusters; every
- *         cluster the active table reaches gains a reference and loses its
- *         COPIED flag (qcow2_l1_update_refcounts), the counts flushed; then
- *         the snapshot table is written anew with the entry added, the
+ * create  every cluster the active L1 table reaches gains a reference and
+ *         loses its COPIED flag (qcow2_l1_update_refcounts), the counts
+ *         flushed; a copy of the active L1 table is written to new clusters;
+ *         then the snapshot table is written anew with the entry added, the
  *         header switched to it (nb_snapshots and snapshots_offset in one
- *         sector write), and the old table freed.
+ *         sector write), and the old table freed.  (QEMU writes the copy
+ *         first; either way a crash before the header switch leaks, and
+ *         this way a refcount that would overflow refuses before anything
+ *         is allocated.)
  * apply   the image is resized to the snapshot's disk size when it differs,
  *         the L1 table grown to hold the snapshot's; everything the
  *         snapshot reaches gains a reference (flushed); the active L1 table
@@ -254,10 +257,14 @@ static int create_locked(struct qcow2_image *q, const char *name)
         glv_set_oom();
         goto fail;
     }
-    /* The copy first (without COPIED flags: its clusters are about to be
-     * shared), then the references, then the table that names it. */
+    /* The references first (a refcount that would overflow stops it before
+     * anything is allocated), then the copy (its COPIED flags cleared with
+     * the active table's), then the table that names it. */
+    if (qcow2_l1_update_refcounts(q, h->l1, h->l1_size, 1, &changed) < 0 ||
+        (changed && write_active_l1(q) < 0))
+        goto fail;
     for (uint32_t i = 0; i < h->l1_size; i++)
-        copy[i] = qcow2_l1_entry(q, i) & ~QCOW2_OFLAG_COPIED;
+        copy[i] = qcow2_l1_entry(q, i);
     if (bytes) {
         if (qcow2_alloc_clusters(q, (bytes + q->cluster_size - 1) >> q->cluster_bits,
                                  &sn->l1_offset) < 0)
@@ -266,9 +273,6 @@ static int create_locked(struct qcow2_image *q, const char *name)
             qcow2_l1_write_table(q, copy, h->l1_size, h->l1_size, sn->l1_offset, 0) < 0)
             goto fail;
     }
-    if (qcow2_l1_update_refcounts(q, h->l1, h->l1_size, 1, &changed) < 0 ||
-        (changed && write_active_l1(q) < 0))
-        goto fail;
     sn->icount = 0;
     if (write_table(q, list, h->nb_snapshots + 1) < 0)
         goto fail;

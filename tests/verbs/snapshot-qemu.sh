@@ -149,6 +149,14 @@ same_exit_as_qemu "snapshot" "snapshot"
 grep -q "Could not apply snapshot 'nosuch'" <(cd "$work" && "$GLUVIRT" snapshot -a nosuch \
     r.qcow2 2>&1) || fail "the apply refusal does not name the snapshot"
 qcow2_check_clean r.qcow2 "after the refusals"
+# 1-bit refcounts cannot count a second reference: refused (exit 1, as
+# qemu-img), and nothing leaked.
+qemu-img create -q -f qcow2 -o refcount_bits=1 one.qcow2 1M
+qemu-io -f qcow2 -c 'write 0 64k' one.qcow2 >/dev/null
+cp one.qcow2 one-q.qcow2
+same_as_qemu "snapshot -c x one-q.qcow2" "snapshot -f qcow2 -c x one.qcow2"
+grep -q "refcount overflow" "$work/gluvirt.err" || fail "the overflow is not named"
+qcow2_check_clean one.qcow2 "a refused snapshot of 1-bit refcounts"
 # Names may repeat (ids do not), as in QEMU.
 "$GLUVIRT" snapshot -f qcow2 -c one r.qcow2
 qemu-img snapshot -l r.qcow2 | grep -Eq '^3 +one ' || fail "a repeated name got no new id"
