@@ -20,9 +20,9 @@
  * QEMU's qcow2_shrink_l1_table leaves it.  Then the header's size.  The
  * file itself is not cut short (QEMU truncates it to its last used cluster).
  *
- * Refused, as QEMU refuses them: version 2 images with internal snapshots
- * ("Can't resize a v2 image which has snapshots"), a size whose L1 table
- * would pass 32 MiB.  Refused here: images with an external data file.
+ * Refused, as QEMU refuses them: a size that is not a multiple of 512,
+ * version 2 images with internal snapshots ("Can't resize a v2 image which
+ * has snapshots"), a size whose L1 table would pass 32 MiB.  Refused here: images with an external data file.
  * The caller (the image layer) has checked the shrink option.
  */
 #include "config.h"
@@ -223,6 +223,11 @@ int qcow2_truncate_op(struct glv_format *f, uint64_t size)
     struct qcow2_image *q = qcow2(f);
     int rc;
 
+    if (size % 512) {
+        glv_set_error(EINVAL, "%s: The new size must be a multiple of 512 (not %" PRIu64
+                      " bytes) for a qcow2 image", f->storage->name, size);
+        return -1;
+    }
     if (qcow2_resize_check(q) < 0 || qcow2_refuse_if_corrupt(q) < 0 ||
         qcow2_mark_dirty(q) < 0)
         return -1;

@@ -5,6 +5,9 @@
  *   qcow2_refcount.c   refcounts: the block cache, allocation, freeing, growth
  *   qcow2_write.c      guest writes: in place, or into newly allocated clusters
  *   qcow2_zero.c       write_zeroes, discard, flush
+ *   qcow2_l1_refs.c    whole L1 tables: references raised or dropped, COPIED flags
+ *   qcow2_resize.c     growing (a new L1 table) and shrinking the virtual size
+ *   qcow2_snapshot_write.c  internal snapshots: create, apply, delete
  *
  * Locking.  Three kinds of callers run at once: readers, in-place writers
  * and metadata changers.

@@ -192,11 +192,6 @@ GLUVIRT_API int gluvirt_image_resize(gluvirt_image *image, uint64_t size,
                       "the shrink option (--shrink)", image->name, size, current);
         return -1;
     }
-    if (!glv_format_is_raw(image->format) && size % 512) {
-        glv_set_error(EINVAL, "%s: The new size must be a multiple of 512 (not %" PRIu64
-                      " bytes) for a %s image", image->name, size, image->format->ops->name);
-        return -1;
-    }
     if (glv_verb_progress(o, "resize", 0, 1) < 0)
         return -1;
     if ((uint64_t)current != size && image->format->ops->truncate(image->format, size) < 0)
