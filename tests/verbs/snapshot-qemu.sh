@@ -157,6 +157,30 @@ cp one.qcow2 one-q.qcow2
 same_as_qemu "snapshot -c x one-q.qcow2" "snapshot -f qcow2 -c x one.qcow2"
 grep -q "refcount overflow" "$work/gluvirt.err" || fail "the overflow is not named"
 qcow2_check_clean one.qcow2 "a refused snapshot of 1-bit refcounts"
+# A hostile snapshot: its L1 entry points past the end of the file.  Apply
+# and delete refuse (exit 1, the damage named) and change nothing.
+qemu-img create -q -f qcow2 bad.qcow2 4M
+qemu-io -f qcow2 -c 'write -P 1 0 64k' bad.qcow2 >/dev/null
+qemu-img snapshot -c s bad.qcow2
+python3 - bad.qcow2 <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    header = f.read(72)
+    (table,) = struct.unpack(">Q", header[64:72])
+    f.seek(table)
+    (l1,) = struct.unpack(">Q", f.read(8))
+    f.seek(l1)
+    f.write(struct.pack(">Q", 0x7000000))
+PY
+before=$(md5sum <bad.qcow2)
+for action in -a -d; do
+    rc=0
+    "$GLUVIRT" snapshot -f qcow2 $action s bad.qcow2 2>err.txt || rc=$?
+    [ "$rc" = 1 ] || fail "snapshot $action of a hostile snapshot exited $rc"
+    grep -q "past the end of the file" err.txt || fail "no word of the damage: $(cat err.txt)"
+    [ "$(md5sum <bad.qcow2)" = "$before" ] || fail "snapshot $action changed a hostile image"
+    checks=$((checks + 1))
+done
 # Names may repeat (ids do not), as in QEMU.
 "$GLUVIRT" snapshot -f qcow2 -c one r.qcow2
 qemu-img snapshot -l r.qcow2 | grep -Eq '^3 +one ' || fail "a repeated name got no new id"
