@@ -244,7 +244,8 @@ static int create_locked(struct qcow2_image *q, const char *name)
         glv_set_oom();
         return -1;
     }
-    memcpy(list, h->snapshots, h->nb_snapshots * sizeof *list);
+    if (h->nb_snapshots)
+        memcpy(list, h->snapshots, h->nb_snapshots * sizeof *list);
     sn = &list[h->nb_snapshots];
     clock_gettime(CLOCK_REALTIME, &now);
     sn->date_sec = (uint32_t)now.tv_sec;
@@ -349,7 +350,8 @@ static int apply_locked(struct qcow2_image *q, const char *key)
         glv_set_oom();
         goto out;
     }
-    memcpy(fresh, sn->l1, (size_t)sn->l1_size * 8);
+    if (sn->l1_size)
+        memcpy(fresh, sn->l1, (size_t)sn->l1_size * 8);
     /* The snapshot's clusters gain their references before anything
      * points at them from the active table. */
     if (qcow2_l1_update_refcounts(q, fresh, sn->l1_size, 1, &changed) < 0 ||
