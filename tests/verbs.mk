@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------- maintenance verbs
-# compare, measure, resize (issue 15), each judged by qemu-img on the same
+# compare, measure, resize, snapshot (issue 15), each judged by qemu-img on the same
 # images:
 #   tests/verbs/test_verbs          the library calls: verdicts and figures
 #                                   against qemu-img, progress, stops at
@@ -10,7 +10,11 @@
 #                                   images of many sizes and layouts, existing
 #                                   images with holes, human and JSON output
 #   tests/verbs/resize-qemu.sh      gluvirt resize vs qemu-img resize on twin
-#                                   copies: output, exit code, size and bytes
+#                                   copies (raw and qcow2): output, exit code,
+#                                   size and bytes, qemu-img check
+#   tests/verbs/snapshot-qemu.sh    gluvirt snapshot vs qemu-img snapshot:
+#                                   made by one, listed, applied, deleted by
+#                                   the other; views and qemu-img check
 #   tests/verbs/verbs-gluster.sh    the three verbs on the test volume gv2
 #                                   (gluster:// URIs and json:{...}), against
 #                                   qemu-img on the same files; unreachable
@@ -31,6 +35,7 @@ verbs_script_tests = \
 	tests/verbs/compare-qemu.sh \
 	tests/verbs/measure-qemu.sh \
 	tests/verbs/resize-qemu.sh \
+	tests/verbs/snapshot-qemu.sh \
 	tests/verbs/verbs-gluster.sh
 TESTS += $(verbs_script_tests)
 EXTRA_DIST += \

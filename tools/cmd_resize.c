@@ -1,8 +1,8 @@
 /*
- * gluvirt resize: change a raw image's virtual size, as qemu-img resize
- * does: "N" sets it, "+N" grows by N, "-N" shrinks by N (shrinking only
- * with --shrink).  Prints "Image resized."; exit 0, or 1 on any error
- * (qemu-img's codes).  qcow2 images are refused in this version.
+ * gluvirt resize: change a raw or qcow2 image's virtual size, as qemu-img
+ * resize does: "N" sets it, "+N" grows by N, "-N" shrinks by N (shrinking
+ * only with --shrink).  Prints "Image resized."; exit 0, or 1 on any error
+ * (qemu-img's codes).
  */
 #include "config.h"
 
@@ -23,12 +23,13 @@ static void resize_usage(FILE *out)
 {
     fprintf(out,
             "usage: gluvirt resize [--shrink] [-f FMT] [-q] IMAGE [+|-]SIZE\n"
-            "Changes the virtual size of a raw image, as 'qemu-img resize' does.  IMAGE is\n"
-            "a gluster URI, a json:{...} target or a local path.  SIZE sets the size, +SIZE\n"
-            "grows the image by SIZE, -SIZE shrinks it (suffixes k, M, G, T, P, E).\n"
+            "Changes the virtual size of a raw or qcow2 image, as 'qemu-img resize' does.\n"
+            "IMAGE is a gluster URI, a json:{...} target or a local path.  SIZE sets the\n"
+            "size, +SIZE grows the image by SIZE, -SIZE shrinks it (suffixes k, M, G, T, P,\n"
+            "E).\n"
             "  --shrink   allow a size below the current one: the data past it is lost\n"
-            "  -f FMT     the image's format: raw (qcow2 images are refused in this\n"
-            "             version); without -f it is probed\n"
+            "  -f FMT     the image's format: raw or qcow2 (a qcow2 size must be a\n"
+            "             multiple of 512); without -f it is probed\n"
             "  -q         print nothing on success\n");
 }
 

@@ -21,6 +21,7 @@ int cmd_check(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 /* Print "gluvirt: " and the library's last error for this thread to stderr. */
 void report_library_error(const char *context);

@@ -29,7 +29,9 @@ static const struct {
     {"check-volume", cmd_check_volume, "check that a gluster volume is ready for VM images"},
     {"compare", cmd_compare, "say whether two images read the same, as qemu-img compare does"},
     {"measure", cmd_measure, "the size an image would take, as qemu-img measure prints it"},
-    {"resize", cmd_resize, "change a raw image's size, as qemu-img resize does"},
+    {"resize", cmd_resize, "change an image's size, as qemu-img resize does"},
+    {"snapshot", cmd_snapshot, "list, create, apply or delete internal snapshots, as qemu-img "
+                               "snapshot does"},
 };
 
 static void usage(FILE *out)

@@ -20,6 +20,7 @@ gluvirt_image *open_verb_image(gluvirt_pool *pool, const char *target,
     if (options && gluvirt_open_options_set_format(options, o->format) == 0 &&
         gluvirt_open_options_set_backing(options, o->backing) == 0 &&
         gluvirt_open_options_set_writable(options, writable) == 0 &&
+        gluvirt_open_options_set_force_share(options, o->force_share) == 0 &&
         (!o->snapshot || gluvirt_open_options_set_snapshot(options, o->snapshot) == 0)) {
         if (strncmp(target, "json:", 5) == 0) {
             gluvirt_uri *uri = gluvirt_uri_from_qemu_json(target);

@@ -197,8 +197,10 @@ GLUVIRT_API int gluvirt_image_discard(gluvirt_image *image, uint64_t offset, uin
 GLUVIRT_API int gluvirt_image_write_zeroes(gluvirt_image *image, uint64_t offset,
                                            uint64_t length);
 
-/* gluvirt_image_truncate: set the virtual size (raw images; qcow2 gives
- * ENOTSUP).  Since 1.0. */
+/* gluvirt_image_truncate: set the virtual size (raw images; qcow2 images
+ * since 1.2, to a multiple of 512, as gluvirt_image_resize with the shrink
+ * option does: EINVAL for another size, ENOTSUP for a version 2 image with
+ * internal snapshots).  Since 1.0. */
 GLUVIRT_API int gluvirt_image_truncate(gluvirt_image *image, uint64_t size);
 
 /*

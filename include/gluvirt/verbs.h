@@ -1,7 +1,8 @@
 /*
  * libgluvirt — maintenance verbs: compare two images, measure what an image
- * would take, resize an image, with the answers `qemu-img compare`,
- * `qemu-img measure` and `qemu-img resize` give.
+ * would take, resize an image, create, apply and delete internal
+ * snapshots, with the answers `qemu-img compare`, `qemu-img measure`,
+ * `qemu-img resize` and `qemu-img snapshot` give.
  *
  * Each verb takes a gluvirt_verb_options object (NULL for the defaults)
  * that carries its knobs and a progress callback.  The callback hears how
@@ -135,20 +136,74 @@ GLUVIRT_API int gluvirt_image_measure(gluvirt_image *source, uint64_t size,
                                       uint64_t *required, uint64_t *fully_allocated);
 
 /*
- * gluvirt_image_resize: set the virtual size of a raw image opened
- * writable, as qemu-img resize does: growing adds a sparse range that
- * reads as zeros; a size below the current one needs the shrink option and
- * drops the data past it.  The size is taken as given (no rounding), and
- * must be above 0.
+ * gluvirt_image_resize: set the virtual size of an image opened writable,
+ * as qemu-img resize does: growing adds a range that reads as zeros; a
+ * size below the current one needs the shrink option and drops the data
+ * past it.  Raw images take the size as given (no rounding); qcow2 images
+ * take a multiple of 512, grow their L1 table when the size needs it, and
+ * on shrinking release the clusters past the new end (internal snapshots
+ * keep what they share).  The size must be above 0.  No other request may
+ * be in flight on the image meanwhile.
  *
  * Returns 0, or -1 with the error set: EINVAL (no shrink option for a
- * smaller size, size 0 or past INT64_MAX), EROFS (opened read-only),
- * ENOTSUP (qcow2 images: not in this version), EFBIG and ENOSPC from the
- * storage, ECANCELED when the progress callback stopped it before the size
- * changed.  Since 1.1.
+ * smaller size, size 0 or past INT64_MAX, a qcow2 size not a multiple of
+ * 512), EROFS (opened read-only), ENOTSUP (a version 2 qcow2 image with
+ * internal snapshots, which QEMU refuses too; a qcow2 image with an
+ * external data file), EFBIG (a qcow2 L1 table past 32 MiB, or from the
+ * storage), ENOSPC from the storage, ECANCELED when the progress callback
+ * stopped it before the size changed.  Since 1.1 (qcow2 images since 1.2).
  */
 GLUVIRT_API int gluvirt_image_resize(gluvirt_image *image, uint64_t size,
                                      const gluvirt_verb_options *options);
+
+/*
+ * gluvirt_image_snapshot_create: record the current state of a qcow2 image
+ * opened writable as an internal snapshot named name, as 'qemu-img
+ * snapshot -c' does: the next free numeric id, the date now, no VM state.
+ * Names may repeat (as in QEMU); ids do not.  Every cluster the image
+ * holds becomes shared with the snapshot, so later writes copy them.  No
+ * other request may be in flight on the image meanwhile.  List snapshots
+ * with gluvirt_image_info_int (GLUVIRT_INFO_SNAPSHOT_COUNT) and
+ * gluvirt_image_snapshot_int / gluvirt_image_snapshot_string.
+ *
+ * Returns 0, or -1 with the error set: EINVAL (NULL image or name, a name
+ * over 65535 bytes), EROFS (opened read-only), ENOTSUP (a raw image, or a
+ * qcow2 image with an external data file), EFBIG (65536 snapshots
+ * already, or a snapshot table past 64 MiB), EIO (the image's metadata is
+ * damaged: it is marked corrupt), and the storage's errors.  A failure
+ * part way leaves clusters leaked at worst ('qemu-img check -r leaks').
+ * Since 1.2.
+ */
+GLUVIRT_API int gluvirt_image_snapshot_create(gluvirt_image *image, const char *name);
+
+/*
+ * gluvirt_image_snapshot_apply: make the current state of a qcow2 image
+ * opened writable what the snapshot with id (or, failing that, name)
+ * id_or_name recorded, as 'qemu-img snapshot -a' does: the virtual size
+ * becomes the snapshot's, and what was written since is dropped.  The
+ * snapshot stays.  No other request may be in flight on the image
+ * meanwhile.
+ *
+ * Returns 0, or -1 with the error set: ENOENT (no such snapshot), EINVAL
+ * (NULL argument), EROFS, ENOTSUP (a raw image; a version 2 image whose
+ * snapshot has another size, which QEMU cannot resize either), EIO for
+ * damaged metadata, and the storage's errors.  Since 1.2.
+ */
+GLUVIRT_API int gluvirt_image_snapshot_apply(gluvirt_image *image, const char *id_or_name);
+
+/*
+ * gluvirt_image_snapshot_delete: delete the internal snapshot named name
+ * (the first with that name; ids are not matched, as 'qemu-img snapshot
+ * -d' matches none) from a qcow2 image opened writable, freeing the
+ * clusters only it held.  No other request may be in flight on the image
+ * meanwhile.
+ *
+ * Returns 0, or -1 with the error set: ENOENT (no snapshot of that name),
+ * EINVAL, EROFS, ENOTSUP (a raw image), EIO for damaged metadata, and the
+ * storage's errors.  A failure after the entry is gone leaves clusters
+ * leaked at worst.  Since 1.2.
+ */
+GLUVIRT_API int gluvirt_image_snapshot_delete(gluvirt_image *image, const char *name);
 
 #ifdef __cplusplus
 }

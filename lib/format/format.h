@@ -98,6 +98,14 @@ struct glv_format_ops {
      * then says why, as far as it got). */
     int (*check)(struct glv_format *f, unsigned fix, int storage_writable,
                  struct glv_check_report *r);
+
+    /* Internal snapshots, on a driver opened writable with no other request
+     * in flight: create one of the current state named name; apply (go
+     * back to) the one with id or name key; delete the one named key.  0,
+     * or -1 with the error set (ENOENT for no such snapshot). */
+    int (*snapshot_create)(struct glv_format *f, const char *name);
+    int (*snapshot_apply)(struct glv_format *f, const char *key);
+    int (*snapshot_delete)(struct glv_format *f, const char *key);
 };
 
 /* A backing file as a format driver sees it: read fills the whole vector

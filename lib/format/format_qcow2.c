@@ -1,7 +1,8 @@
 /*
  * The qcow2 format driver: open (header, snapshot choice, external data
  * file), the read path, block mapping, and the image's properties.  Writes
- * are qcow2_write.h's, on images opened writable; truncate is refused.
+ * are qcow2_write.h's, on images opened writable, and so are resizing and
+ * internal snapshots.
  *
  * A read walks the request extent by extent (qcow2_cluster.c) and merges
  * neighbouring extents that one transfer can serve: data clusters that
@@ -163,12 +164,22 @@ static int qcow2_write_zeroes_op(struct glv_format *f, uint64_t offset, uint64_t
 
 static int qcow2_truncate(struct glv_format *f, uint64_t size)
 {
-    (void)size;
-    if (!qcow2(f)->writer)
-        return read_only(f);
-    glv_set_error(ENOTSUP, "%s: resizing qcow2 images is not supported in this version; "
-                  "use 'qemu-img resize'", f->storage->name);
-    return -1;
+    return qcow2(f)->writer ? qcow2_truncate_op(f, size) : read_only(f);
+}
+
+static int qcow2_snapshot_create(struct glv_format *f, const char *name)
+{
+    return qcow2(f)->writer ? qcow2_snapshot_create_op(f, name) : read_only(f);
+}
+
+static int qcow2_snapshot_apply(struct glv_format *f, const char *key)
+{
+    return qcow2(f)->writer ? qcow2_snapshot_apply_op(f, key) : read_only(f);
+}
+
+static int qcow2_snapshot_delete(struct glv_format *f, const char *key)
+{
+    return qcow2(f)->writer ? qcow2_snapshot_delete_op(f, key) : read_only(f);
 }
 
 /* ------------------------------------------------------------ properties */
@@ -319,6 +330,9 @@ static const struct glv_format_ops qcow2_ops = {
     .snapshot_int = qcow2_snapshot_int,
     .snapshot_string = qcow2_snapshot_string,
     .check = qcow2_check_op,
+    .snapshot_create = qcow2_snapshot_create,
+    .snapshot_apply = qcow2_snapshot_apply,
+    .snapshot_delete = qcow2_snapshot_delete,
 };
 
 /* Read a snapshot instead of the current state. */

@@ -34,6 +34,8 @@ struct qcow2_snapshot {
     int64_t icount;            /* -1 when the entry does not record it */
     uint64_t disk_size;        /* the virtual size at the snapshot */
     int extended_l2;           /* the snapshot's L2 tables have extended entries */
+    unsigned char *unknown_extra; /* extra data past the 24 bytes known (kept on rewrite) */
+    uint32_t unknown_extra_size;
 };
 
 /* Everything the header and its tables say, validated. */
@@ -48,6 +50,7 @@ struct qcow2_header {
     uint32_t refcount_table_clusters;
     uint32_t nb_snapshots;
     uint64_t snapshots_offset;
+    uint64_t snapshots_bytes;  /* the snapshot table's length (0 without snapshots) */
     uint64_t incompatible, compatible, autoclear;
     uint32_t refcount_order;
     uint32_t header_length;
@@ -82,6 +85,9 @@ int qcow2_snapshot_load_l1(struct glv_storage *s, const struct qcow2_header *h,
 
 /* The index of the snapshot named (or, failing that, with id) key, or -1. */
 int qcow2_snapshot_find(const struct qcow2_header *h, const char *key);
+
+/* The index of the first snapshot whose id (by_id) or name is key, or -1. */
+int qcow2_snapshot_find_by(const struct qcow2_header *h, const char *key, int by_id);
 
 /* The feature name the image gives an incompatible bit, or NULL. */
 const char *qcow2_feature_name(const struct qcow2_header *h, unsigned type, unsigned bit);

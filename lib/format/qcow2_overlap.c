@@ -55,7 +55,9 @@ static unsigned overlapping(const struct qcow2_image *q, unsigned skip, uint64_t
         clusters_overlap(start, span, w->reftable_offset, (uint64_t)w->reftable_clusters * cs))
         return QCOW2_META_REFTABLE;
     if (!(skip & QCOW2_META_SNAPSHOTS) && q->h.nb_snapshots &&
-        clusters_overlap(start, span, q->h.snapshots_offset, cs))
+        clusters_overlap(start, span, q->h.snapshots_offset,
+                         q->h.snapshots_bytes ? (q->h.snapshots_bytes + cs - 1) & ~(cs - 1)
+                                              : cs))
         return QCOW2_META_SNAPSHOTS;
     if (!(skip & QCOW2_META_L2)) {
         for (uint64_t i = 0; i < q->h.l1_size; i++) {

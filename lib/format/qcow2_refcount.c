@@ -374,6 +374,16 @@ out:
 
 /* ------------------------------------------------------------ allocation */
 
+/* A refcount block for the free cluster c, which has none: placed at c, or,
+ * past the table's reach, a larger table (with blocks of its own). */
+static int add_block_for(struct qcow2_image *q, uint64_t c)
+{
+    struct qcow2_writer *w = q->writer;
+
+    return blocks_for(w, c) >= w->reftable_entries ? grow_reftable(q, blocks_for(w, c) + 1)
+                                                    : add_refblock_at(q, c);
+}
+
 int qcow2_alloc_cluster(struct qcow2_image *q, uint64_t *cluster_offset)
 {
     struct qcow2_writer *w = q->writer;
@@ -396,9 +406,7 @@ int qcow2_alloc_cluster(struct qcow2_image *q, uint64_t *cluster_offset)
         if (block_missing(w, blocks_for(w, c))) {
             /* The cluster goes to a new block, or the table grows; either
              * way the search starts again from c. */
-            if (blocks_for(w, c) >= w->reftable_entries
-                    ? grow_reftable(q, blocks_for(w, c) + 1) < 0
-                    : add_refblock_at(q, c) < 0)
+            if (add_block_for(q, c) < 0)
                 return -1;
             continue;
         }
@@ -437,4 +445,70 @@ void qcow2_refcount_release(struct qcow2_writer *w)
     for (unsigned i = 0; i < QCOW2_REFBLOCK_SLOTS; i++)
         free(w->slots[i].data);
     free(w->reftable);
+}
+
+int qcow2_refcount_get(struct qcow2_image *q, uint64_t cluster_offset, uint64_t *count)
+{
+    return get_refcount(q, cluster_offset >> q->cluster_bits, count);
+}
+
+int qcow2_refcount_incref(struct qcow2_image *q, uint64_t cluster_offset)
+{
+    struct qcow2_writer *w = q->writer;
+    uint64_t c = cluster_offset >> q->cluster_bits, count;
+
+    if (get_refcount(q, c, &count) < 0)
+        return -1;
+    if (count == 0 || block_missing(w, blocks_for(w, c))) {
+        char what[160];
+
+        snprintf(what, sizeof what, "the cluster at host offset 0x%" PRIx64 " is in use but "
+                 "its refcount is 0", cluster_offset);
+        return qcow2_mark_corrupt(q, what);
+    }
+    return set_refcount(q, c, count + 1);
+}
+
+int qcow2_alloc_clusters(struct qcow2_image *q, uint64_t count, uint64_t *cluster_offset)
+{
+    struct qcow2_writer *w = q->writer;
+    uint64_t start = w->free_cluster_index;
+
+    if (count == 1)
+        return qcow2_alloc_cluster(q, cluster_offset);
+    for (;;) {
+        uint64_t i, c, n;
+
+        if (((start + count) << q->cluster_bits) >= MAX_HOST_CLUSTER_OFFSET) {
+            glv_set_error(ENOSPC, "%s: no run of %" PRIu64 " free clusters below 2^56 bytes",
+                          q->base.storage->name, count);
+            return -1;
+        }
+        for (i = 0; i < count; i++) {
+            c = start + i;
+            if (block_missing(w, blocks_for(w, c)))
+                break;
+            if (get_refcount(q, c, &n) < 0)
+                return -1;
+            if (n)
+                break;
+        }
+        if (i == count)
+            break;
+        if (block_missing(w, blocks_for(w, c))) {
+            /* The block goes into the range (or the table grows past it):
+             * the search starts again where it stood. */
+            if (add_block_for(q, c) < 0)
+                return -1;
+            continue;
+        }
+        start = c + 1;
+    }
+    for (uint64_t i = 0; i < count; i++)
+        if (set_refcount(q, start + i, 1) < 0)
+            return -1;
+    if (start == w->free_cluster_index)
+        w->free_cluster_index = start + count;
+    *cluster_offset = start << q->cluster_bits;
+    return 0;
 }

@@ -169,6 +169,14 @@ static int read_entry(struct glv_storage *s, struct qcow2_header *h, struct wind
         sn->disk_size = qcow2_be64(extra + 8);
     if (extra_size >= 24)
         sn->icount = (int64_t)qcow2_be64(extra + 16);
+    if (extra_size > 24) {
+        if (!(sn->unknown_extra = malloc(extra_size - 24))) {
+            glv_set_oom();
+            return -1;
+        }
+        memcpy(sn->unknown_extra, extra + 24, extra_size - 24);
+        sn->unknown_extra_size = extra_size - 24;
+    }
     if (!(sn->id = entry_string(s, index, "id", extra + extra_size, id_size)) ||
         !(sn->name = entry_string(s, index, "name", extra + extra_size + id_size, name_size)))
         return -1;
@@ -202,6 +210,7 @@ int qcow2_snapshots_read(struct glv_storage *s, struct qcow2_header *h)
     for (uint32_t i = 0; i < h->nb_snapshots; i++)
         if (read_entry(s, h, &w, i, &pos) < 0)
             goto out;
+    h->snapshots_bytes = pos - h->snapshots_offset;
     rc = 0;
 out:
     free(w.buf);
@@ -214,6 +223,7 @@ void qcow2_snapshots_release(struct qcow2_header *h)
         free(h->snapshots[i].id);
         free(h->snapshots[i].name);
         free(h->snapshots[i].l1);
+        free(h->snapshots[i].unknown_extra);
     }
     free(h->snapshots);
     h->snapshots = NULL;
@@ -232,15 +242,17 @@ int qcow2_snapshot_load_l1(struct glv_storage *s, const struct qcow2_header *h,
     return qcow2_l1_load(s, h, which, sn->l1_offset, sn->l1_size, &sn->l1);
 }
 
-int qcow2_snapshot_find(const struct qcow2_header *h, const char *key)
+int qcow2_snapshot_find_by(const struct qcow2_header *h, const char *key, int by_id)
 {
-    if (!h || !key)
-        return -1;
-    for (uint32_t i = 0; i < h->nb_snapshots; i++)
-        if (strcmp(h->snapshots[i].name, key) == 0)
-            return (int)i;
-    for (uint32_t i = 0; i < h->nb_snapshots; i++)
-        if (strcmp(h->snapshots[i].id, key) == 0)
+    for (uint32_t i = 0; h && key && i < h->nb_snapshots; i++)
+        if (strcmp(by_id ? h->snapshots[i].id : h->snapshots[i].name, key) == 0)
             return (int)i;
     return -1;
+}
+
+int qcow2_snapshot_find(const struct qcow2_header *h, const char *key)
+{
+    int index = qcow2_snapshot_find_by(h, key, 0);
+
+    return index >= 0 ? index : qcow2_snapshot_find_by(h, key, 1);
 }

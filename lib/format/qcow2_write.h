@@ -5,6 +5,9 @@
  *   qcow2_refcount.c   refcounts: the block cache, allocation, freeing, growth
  *   qcow2_write.c      guest writes: in place, or into newly allocated clusters
  *   qcow2_zero.c       write_zeroes, discard, flush
+ *   qcow2_l1_refs.c    whole L1 tables: references raised or dropped, COPIED flags
+ *   qcow2_resize.c     growing (a new L1 table) and shrinking the virtual size
+ *   qcow2_snapshot_write.c  internal snapshots: create, apply, delete
  *
  * Locking.  Three kinds of callers run at once: readers, in-place writers
  * and metadata changers.
@@ -155,6 +158,18 @@ int qcow2_refcount_commit(struct qcow2_image *q);
 
 void qcow2_refcount_release(struct qcow2_writer *w);
 
+/* The refcount of the cluster at host offset.  0 or -1. */
+int qcow2_refcount_get(struct qcow2_image *q, uint64_t cluster_offset, uint64_t *count);
+
+/* One more reference to the allocated cluster at host offset (ERANGE past
+ * the width's largest count; a cluster counted 0 marks the image corrupt).
+ * In the block cache, like qcow2_alloc_cluster.  0 or -1. */
+int qcow2_refcount_incref(struct qcow2_image *q, uint64_t cluster_offset);
+
+/* Allocate count clusters in one run (tables that span clusters), each
+ * counted 1 in the block cache; *cluster_offset the first.  0 or -1. */
+int qcow2_alloc_clusters(struct qcow2_image *q, uint64_t count, uint64_t *cluster_offset);
+
 /* ------------------------------------------------------------ qcow2_write.c (meta) */
 
 /* Extended L2 entries: the subcluster bitmap of a cluster allocated whole
@@ -202,7 +217,44 @@ int qcow2_l2_set(struct qcow2_image *q, const struct qcow2_l2_update *u);
  */
 int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *entries, uint64_t count);
 
-/* The format ops. */
+/* ------------------------------------------------------------ qcow2_l1_refs.c (meta) */
+
+/*
+ * Add addend (1, -1, or 0 to only recompute flags) to the count of every
+ * L2 table the l1_size entries of l1 name and of every cluster those tables
+ * reach, and set COPIED flags from the new counts: in the L2 tables (written
+ * after their counts are flushed) and in l1 (in memory; *l1_changed set
+ * when an entry moved, the caller writes the table).  A table whose last
+ * reference goes is freed without being rewritten.  0 or -1.
+ */
+int qcow2_l1_update_refcounts(struct qcow2_image *q, uint64_t *l1, uint32_t l1_size,
+                              int addend, int *l1_changed);
+
+/* Write the first entries of l1 as a table of table_entries entries (zeros
+ * past entries) at host offset offset, overlap-checked but for the kinds in
+ * skip, and flush.  0 or -1. */
+int qcow2_l1_write_table(struct qcow2_image *q, const uint64_t *l1, uint32_t entries,
+                         uint32_t table_entries, uint64_t offset, unsigned skip);
+
+/* ------------------------------------------------------------ qcow2_resize.c */
+
+/* Replace the active L1 table with one of exactly entries entries (none
+ * when it has that many already), in QEMU's order.  Under meta_lock.  0 or -1. */
+int qcow2_grow_l1(struct qcow2_image *q, uint32_t entries);
+
+/* -1 with ENOTSUP when q cannot be resized (a version 2 image with
+ * snapshots, an external data file), else 0. */
+int qcow2_resize_check(struct qcow2_image *q);
+
+/* Under meta_lock, after qcow2_resize_check: set the virtual size.  0 or -1. */
+int qcow2_resize_locked(struct qcow2_image *q, uint64_t size);
+
+/* ------------------------------------------------------------ the format ops */
+
+int qcow2_truncate_op(struct glv_format *f, uint64_t size);
+int qcow2_snapshot_create_op(struct glv_format *f, const char *name);
+int qcow2_snapshot_apply_op(struct glv_format *f, const char *key);
+int qcow2_snapshot_delete_op(struct glv_format *f, const char *key);
 int qcow2_write_pwritev(struct glv_format *f, const struct iovec *iov, int iovcnt,
                         uint64_t offset);
 int qcow2_write_zeroes(struct glv_format *f, uint64_t offset, uint64_t length);

@@ -1,5 +1,5 @@
 /*
- * The maintenance verbs' options and progress, and resize (raw images).
+ * The maintenance verbs' options and progress, and resize.
  * Compare and measure have files of their own.
  */
 #include <errno.h>
@@ -155,12 +155,6 @@ GLUVIRT_API int gluvirt_image_resize(gluvirt_image *image, uint64_t size,
 
     if (!image) {
         glv_set_error(EINVAL, "gluvirt_image_resize: the image is NULL");
-        return -1;
-    }
-    if (!glv_format_is_raw(image->format)) {
-        glv_set_error(ENOTSUP, "%s: resizing a %s image is not supported in this version "
-                      "(raw images only); use qemu-img resize", image->name,
-                      image->format->ops->name);
         return -1;
     }
     if (glv_image_check_writable(image, "gluvirt_image_resize") < 0)

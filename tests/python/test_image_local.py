@@ -321,3 +321,27 @@ def test_verbs_compare_measure_resize_against_qemu_img(tmp_path):
         assert e.value.errno == errno.EINVAL
         ib.resize(1 << 20, shrink=True)
     assert os.path.getsize(b) == 1 << 20
+
+
+def test_snapshots_against_qemu_img(tmp_path):
+    import shutil
+    import subprocess
+    if not shutil.which("qemu-img"):
+        pytest.skip("qemu-img is not installed")
+    q = tmp_path / "q.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(q), "1M"], check=True)
+    with gluvirt.open(str(q), format="qcow2", writable=True) as image:
+        image.pwrite(b"before", 0)
+        image.snapshot_create("one")
+        image.pwrite(b"after!", 0)
+        image.resize(2 << 20)
+        with pytest.raises(gluvirt.Error) as e:
+            image.snapshot_delete("two")
+        assert e.value.errno == errno.ENOENT
+        image.snapshot_apply("one")
+        assert image.size == 1 << 20 and image.pread(6, 0) == b"before"
+    assert " one " in _qemu("snapshot", "-l", str(q)).stdout
+    assert _qemu("check", str(q)).returncode == 0
+    with gluvirt.open(str(q), format="qcow2", writable=True) as image:
+        image.snapshot_delete("one")
+    assert _qemu("snapshot", "-l", str(q)).stdout == ""

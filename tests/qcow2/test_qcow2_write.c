@@ -220,12 +220,29 @@ Test(qcow2_write, errors_refused_layouts_enotsup)
     free(path);
 }
 
-Test(qcow2_write, errors_truncate_enotsup)
+Test(qcow2_write, truncate_as_qemu_resizes)
 {
     char *path = test_path("img.qcow2");
     gluvirt_image *image;
 
-    RUN("qemu-img create -q -f qcow2 img.qcow2 1M");
+    RUN("qemu-img create -q -f qcow2 -o cluster_size=4096 img.qcow2 1M");
+    RUN("qemu-io -f qcow2 -c 'write -P 7 0 64k' img.qcow2 >/dev/null");
+    cr_assert_not_null(image = open_qcow2(path, 1), "%s", gluvirt_errmsg());
+    cr_assert_eq(gluvirt_image_truncate(image, (8u << 20) + 1), -1);
+    cr_assert_eq(gluvirt_errno(), EINVAL, "%s", gluvirt_errmsg());
+    /* 8 MiB needs 4 L1 entries (2 MiB each): a new L1 table */
+    cr_assert_eq(gluvirt_image_truncate(image, 8u << 20), 0, "%s", gluvirt_errmsg());
+    cr_assert_eq(gluvirt_image_size(image), 8 << 20);
+    cr_assert_eq(gluvirt_image_close(image), 0);
+    RUN("qemu-img check -q img.qcow2");
+    RUN("qemu-img info img.qcow2 | grep -q '(8388608 bytes)'");
+    RUN("qemu-io -f qcow2 -c 'read -P 7 0 64k' -c 'read -P 0 64k 8128k' img.qcow2 >out.txt && "
+        "! grep -q 'Pattern verification failed' out.txt && "
+        "grep -q 'read 8323072/8323072' out.txt");
+
+    /* version 2 with a snapshot: refused as qemu-img refuses it */
+    RUN("rm -f img.qcow2 && qemu-img create -q -f qcow2 -o compat=0.10 img.qcow2 1M && "
+        "qemu-img snapshot -c s img.qcow2");
     cr_assert_not_null(image = open_qcow2(path, 1), "%s", gluvirt_errmsg());
     cr_assert_eq(gluvirt_image_truncate(image, 2u << 20), -1);
     cr_assert_eq(gluvirt_errno(), ENOTSUP, "%s", gluvirt_errmsg());

@@ -61,3 +61,12 @@ same_exit_as_qemu() {
 write_at() {
     printf '%s' "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+
+# qcow2_check_clean IMAGE WHAT: qemu-img check finds no error and no leak.
+qcow2_check_clean() {
+    local out
+    out=$(qemu-img check -f qcow2 "$1" 2>&1) || fail "$2: qemu-img check: $out"
+    grep -q "No errors were found" <<<"$out" || fail "$2: qemu-img check: $out"
+    grep -q "leaked" <<<"$out" && fail "$2: qemu-img check found leaks: $out"
+    checks=$((checks + 1))
+}

@@ -340,10 +340,22 @@ Test(verbs, errors_resize)
     cr_assert_eq(gluvirt_image_resize(d.raw, 1 << 20, NULL), -1);
     cr_assert_eq(gluvirt_errno(), EROFS);
     cr_assert_eq(gluvirt_image_resize(d.qcow2, 1 << 20, NULL), -1);
-    cr_assert_eq(gluvirt_errno(), ENOTSUP);
+    cr_assert_eq(gluvirt_errno(), EROFS);
     cr_assert_eq(gluvirt_image_compare(NULL, d.raw, NULL, NULL), -1);
     cr_assert_eq(gluvirt_errno(), EINVAL);
     close_same_disk_images(&d);
+
+    /* qcow2: sizes qemu-img refuses, the image left as it was */
+    gluvirt_image *q = open_at("a.qcow2", GLUVIRT_FORMAT_QCOW2, 1);
+    cr_assert_eq(gluvirt_image_resize(q, (64 << 20) + 1, NULL), -1);
+    cr_assert_eq(gluvirt_errno(), EINVAL);
+    cr_assert(strstr(gluvirt_errmsg(), "multiple of 512"), "%s", gluvirt_errmsg());
+    cr_assert_eq(gluvirt_image_resize(q, 1 << 20, NULL), -1, "shrank without the option");
+    cr_assert_eq(gluvirt_errno(), EINVAL);
+    cr_assert_eq(gluvirt_image_resize(q, 1ull << 60, NULL), -1);
+    cr_assert_eq(gluvirt_errno(), EFBIG);
+    cr_assert_eq(gluvirt_image_size(q), 64 << 20);
+    gluvirt_image_close(q);
 
     /* stopped before the size changes: the image keeps its size */
     a = open_at("a.raw", GLUVIRT_FORMAT_RAW, 1);
@@ -353,4 +365,44 @@ Test(verbs, errors_resize)
     cr_assert_eq(gluvirt_image_size(a), 64 << 20);
     gluvirt_image_close(a);
     close_same_disk(&d);
+}
+
+Test(verbs, errors_snapshot)
+{
+    gluvirt_image *a = open_at("a.raw", GLUVIRT_FORMAT_RAW, 1);
+    gluvirt_image *q = open_at("a.qcow2", GLUVIRT_FORMAT_QCOW2, 0);
+    char *listed;
+
+    cr_assert_eq(gluvirt_image_snapshot_create(NULL, "s"), -1);
+    cr_assert_eq(gluvirt_errno(), EINVAL);
+    cr_assert_eq(gluvirt_image_snapshot_apply(q, NULL), -1);
+    cr_assert_eq(gluvirt_errno(), EINVAL);
+    cr_assert_eq(gluvirt_image_snapshot_create(q, "s"), -1);
+    cr_assert_eq(gluvirt_errno(), EROFS);
+    cr_assert_eq(gluvirt_image_snapshot_create(a, "s"), -1);
+    cr_assert_eq(gluvirt_errno(), ENOTSUP);
+    gluvirt_image_close(q);
+    gluvirt_image_close(a);
+
+    q = open_at("a.qcow2", GLUVIRT_FORMAT_QCOW2, 1);
+    cr_assert_eq(gluvirt_image_snapshot_apply(q, "none"), -1);
+    cr_assert_eq(gluvirt_errno(), ENOENT);
+    cr_assert(strstr(gluvirt_errmsg(), "'none'"), "%s", gluvirt_errmsg());
+    cr_assert_eq(gluvirt_image_snapshot_delete(q, "none"), -1);
+    cr_assert_eq(gluvirt_errno(), ENOENT);
+    /* made and listed through the handle, then seen by qemu-img */
+    cr_assert_eq(gluvirt_image_snapshot_create(q, "made"), 0, "%s", gluvirt_errmsg());
+    cr_assert_eq(gluvirt_image_info_int(q, GLUVIRT_INFO_SNAPSHOT_COUNT), 1);
+    cr_assert_str_eq(gluvirt_image_snapshot_string(q, 0, GLUVIRT_SNAPSHOT_ID), "1");
+    cr_assert_str_eq(gluvirt_image_snapshot_string(q, 0, GLUVIRT_SNAPSHOT_NAME), "made");
+    cr_assert_eq(gluvirt_image_snapshot_int(q, 0, GLUVIRT_SNAPSHOT_DISK_SIZE), 64 << 20);
+    /* delete matches names only, as qemu-img does */
+    cr_assert_eq(gluvirt_image_snapshot_delete(q, "1"), -1);
+    cr_assert_eq(gluvirt_errno(), ENOENT);
+    cr_assert_eq(gluvirt_image_close(q), 0);
+    listed = qemu_output("snapshot -l a.qcow2 | cut -c1-35 && qemu-img check -q a.qcow2 && "
+                         "echo clean");
+    cr_assert_str_eq(listed, "Snapshot list:\nID        TAG               VM SIZE\n"
+                             "1         made                  0 B\nclean\n");
+    free(listed);
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# compare, measure and resize on the test volume gv2, through gluster://
+# compare, measure, resize and snapshot on the test volume gv2, through gluster://
 # URIs and QEMU's json:{...} form, judged by qemu-img run on the same files
 # over gluster:// (in parallel: each of its calls waits ~10 s in
 # glfs_fini): the same stdout and exit codes; resize's new size read back by
@@ -75,6 +75,22 @@ grep -q -- --shrink err.txt || fail "no word of --shrink: $(cat err.txt)"
 "$GLUVIRT" resize -q --shrink -f raw "$url-r.raw" -- -2M || fail "resize --shrink -2M"
 size=$(qemu-img info --output=json -f raw "$url-r.raw" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')
 [ "$size" = $((15 << 20)) ] || fail "qemu-img sees $size bytes after the resizes"
+checks=$((checks + 3))
+
+# qcow2 on the volume: a snapshot made, the image grown, the snapshot
+# applied (the size goes back), through gluster:// URIs; the file's bytes
+# copied back (raw) and judged by qemu-img locally (quick, no glfs_fini
+# wait): the snapshot listed, the view that of a.raw, the check clean.
+# (Each gluvirt call here costs a connection, ~1.5 s.)
+"$GLUVIRT" snapshot -f qcow2 -c onvol "$url-a.qcow2" || fail "snapshot -c on the volume"
+"$GLUVIRT" resize -q -f qcow2 "$url-a.qcow2" 32M || fail "qcow2 resize on the volume"
+"$GLUVIRT" snapshot -f qcow2 -a onvol "$url-a.qcow2" || fail "snapshot -a on the volume"
+"$GLUVIRT" convert -f raw "$url-a.qcow2" back.qcow2 >/dev/null 2>&1 || fail "copying back"
+qemu-img snapshot -l back.qcow2 | grep -Eq '^1 +onvol ' || fail "qemu-img lists no 'onvol'"
+qcow2_check_clean back.qcow2 "a snapshot, a resize and an apply on the volume"
+qemu-img compare -q -f qcow2 -F raw back.qcow2 a.raw || fail "the applied snapshot reads wrong"
+[ "$(qemu-img info --output=json back.qcow2 | grep '"virtual-size"')" = \
+  '    "virtual-size": 16777216,' ] || fail "apply did not bring the size back"
 checks=$((checks + 3))
 
 # Unreachable server, missing file: qemu-img's exit codes, named in the message.

@@ -217,6 +217,9 @@ PROTOTYPES = {
         (c_int, [IMAGE, c_uint64, VERB_OPTIONS, POINTER(c_uint64), POINTER(c_uint64)],
          NEGATIVE),
     "gluvirt_image_resize": (c_int, [IMAGE, c_uint64, VERB_OPTIONS], NEGATIVE),
+    "gluvirt_image_snapshot_create": (c_int, [IMAGE, c_char_p], NEGATIVE),
+    "gluvirt_image_snapshot_apply": (c_int, [IMAGE, c_char_p], NEGATIVE),
+    "gluvirt_image_snapshot_delete": (c_int, [IMAGE, c_char_p], NEGATIVE),
     # check.h
     "gluvirt_image_check": (c_int, [IMAGE, c_uint, POINTER(CHECK_RESULT)], NEGATIVE),
     "gluvirt_check_result_value": (c_int64, [CHECK_RESULT, ENUM], RAW),

@@ -319,10 +319,25 @@ class Image(HandleOwner):
         return _verbs.measure(self._live(), 0, format, progress=progress, **options)
 
     def resize(self, size, shrink=False):
-        """Set the size of a raw image opened writable, as qemu-img resize
-        does: a smaller size needs shrink=True."""
+        """Set the size of a raw or qcow2 image opened writable, as qemu-img
+        resize does: a smaller size needs shrink=True."""
         _check_range(size, 0)
         _verbs.resize(self._live(), size, shrink)
+
+    def snapshot_create(self, name):
+        """Record the current state of a qcow2 image opened writable as an
+        internal snapshot, as qemu-img snapshot -c does."""
+        lib.gluvirt_image_snapshot_create(self._live(), encode(name, "name"))
+
+    def snapshot_apply(self, id_or_name):
+        """Go back to an internal snapshot (by id, then by name), as
+        qemu-img snapshot -a does."""
+        lib.gluvirt_image_snapshot_apply(self._live(), encode(id_or_name, "id_or_name"))
+
+    def snapshot_delete(self, name):
+        """Delete the internal snapshot named name, as qemu-img snapshot -d
+        does."""
+        lib.gluvirt_image_snapshot_delete(self._live(), encode(name, "name"))
 
     # ------------------------------------------------------------ description
 

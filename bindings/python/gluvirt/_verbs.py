@@ -1,5 +1,5 @@
 """The maintenance verbs (<gluvirt/verbs.h>): compare two images, measure
-the size an image would take, resize a raw image; what `gluvirt compare`,
+the size an image would take, resize an image; what `gluvirt compare`,
 `gluvirt measure` and `gluvirt resize` run, with qemu-img's answers."""
 
 import ctypes
