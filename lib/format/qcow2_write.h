@@ -205,7 +205,7 @@ int qcow2_release_clusters(struct qcow2_image *q, const uint64_t *entries, uint6
 /* The format ops. */
 int qcow2_write_pwritev(struct glv_format *f, const struct iovec *iov, int iovcnt,
                         uint64_t offset);
-int qcow2_write_zeroes(struct glv_format *f, uint64_t offset, uint64_t length);
+int qcow2_write_zeroes(struct glv_format *f, uint64_t offset, uint64_t length, unsigned flags);
 int qcow2_write_discard(struct glv_format *f, uint64_t offset, uint64_t length);
 int qcow2_write_flush(struct glv_format *f);
 

@@ -289,28 +289,28 @@ static int gluvirt_can_trim(void *handle)
     return ((struct handle *)handle)->writable;
 }
 
-/* gluvirt_image_write_zeroes zeroes in the format (qcow2 zero clusters,
- * unmapped or zero-filled ranges in a raw file): nbdkit is to call it rather
- * than write buffers of zeros. */
+/* gluvirt_image_write_zeroes_flags zeroes in the format (qcow2 zero
+ * clusters, unmapped or zero-filled ranges in a raw file): nbdkit is to call
+ * it rather than write buffers of zeros. */
 static int gluvirt_can_zero(void *handle)
 {
     return ((struct handle *)handle)->writable;
 }
 
-/* A fast zero promises to fail at once where zeroing would be no faster
- * than writing; the library cannot yet say beforehand which ranges it
- * zeroes without writing (part clusters, backing files, storage without
- * zerofill), so it makes no such promise. */
+/* A fast zero fails at once where zeroing would be no faster than writing:
+ * GLUVIRT_REQ_NO_FALLBACK keeps that promise on every writable image (it
+ * answers ENOTSUP, having changed nothing, for part clusters, qcow2 v2,
+ * backing files that would show through, storage that would write zeros). */
 static int gluvirt_can_fast_zero(void *handle)
 {
-    return 0;
+    return ((struct handle *)handle)->writable;
 }
 
-/* The library has no forced-unit-access write: nbdkit follows each FUA
- * write with a flush. */
+/* FUA writes, zeroes and trims are durable when they complete: the library
+ * flushes what they needed (GLUVIRT_REQ_FUA). */
 static int gluvirt_can_fua(void *handle)
 {
-    return ((struct handle *)handle)->writable ? NBDKIT_FUA_EMULATE : NBDKIT_FUA_NONE;
+    return ((struct handle *)handle)->writable ? NBDKIT_FUA_NATIVE : NBDKIT_FUA_NONE;
 }
 
 /* Several connections may read one image at once and see the same data;
@@ -382,7 +382,8 @@ static int gluvirt_pwrite(void *handle, const void *buf, uint32_t count, uint64_
 {
     struct handle *h = handle;
 
-    if (gluvirt_image_pwrite(h->image, buf, count, offset) < 0) {
+    if (gluvirt_image_pwrite_flags(h->image, buf, count, offset,
+                                   (flags & NBDKIT_FLAG_FUA) ? GLUVIRT_REQ_FUA : 0) < 0) {
         library_error();
         return -1;
     }
@@ -404,7 +405,8 @@ static int gluvirt_trim(void *handle, uint32_t count, uint64_t offset, uint32_t 
 {
     struct handle *h = handle;
 
-    if (gluvirt_image_discard(h->image, offset, count) < 0) {
+    if (gluvirt_image_discard(h->image, offset, count) < 0 ||
+        ((flags & NBDKIT_FLAG_FUA) && gluvirt_image_flush(h->image) < 0)) {
         library_error();
         return -1;
     }
@@ -415,7 +417,22 @@ static int gluvirt_zero(void *handle, uint32_t count, uint64_t offset, uint32_t 
 {
     struct handle *h = handle;
 
-    if (gluvirt_image_write_zeroes(h->image, offset, count) < 0) {
+    unsigned request = 0;
+
+    if (flags & NBDKIT_FLAG_FUA)
+        request |= GLUVIRT_REQ_FUA;
+    if (flags & NBDKIT_FLAG_MAY_TRIM)
+        request |= GLUVIRT_REQ_MAY_TRIM;
+    if (flags & NBDKIT_FLAG_FAST_ZERO)
+        request |= GLUVIRT_REQ_NO_FALLBACK;
+    if (gluvirt_image_write_zeroes_flags(h->image, offset, count, request) < 0) {
+        /* A fast zero refused is an answer, not a failure: the client
+         * writes the zeros itself. */
+        if (gluvirt_errno() == ENOTSUP && (flags & NBDKIT_FLAG_FAST_ZERO)) {
+            nbdkit_debug("%s", gluvirt_errmsg());
+            errno = ENOTSUP;
+            return -1;
+        }
         library_error();
         return -1;
     }

@@ -149,6 +149,11 @@ PROTOTYPES = {
     "gluvirt_image_discard": (c_int, [IMAGE, c_uint64, c_uint64], NEGATIVE),
     "gluvirt_image_write_zeroes": (c_int, [IMAGE, c_uint64, c_uint64], NEGATIVE),
     "gluvirt_image_truncate": (c_int, [IMAGE, c_uint64], NEGATIVE),
+    "gluvirt_image_pwrite_flags":
+        (c_ssize_t, [IMAGE, c_void_p, c_size_t, c_uint64, c_uint], NEGATIVE),
+    "gluvirt_image_pwritev_flags":
+        (c_ssize_t, [IMAGE, POINTER(Iovec), c_int, c_uint64, c_uint], NEGATIVE),
+    "gluvirt_image_write_zeroes_flags": (c_int, [IMAGE, c_uint64, c_uint64, c_uint], NEGATIVE),
     # image.h: description
     "gluvirt_image_info_int": (c_int64, [IMAGE, ENUM], RAW),
     "gluvirt_image_info_string": (c_char_p, [IMAGE, ENUM], RAW),
@@ -170,6 +175,12 @@ PROTOTYPES = {
         (c_int, [IMAGE, c_uint64, c_uint64, COMPLETE_FN, c_void_p, RELEASE_FN], NEGATIVE),
     "gluvirt_image_aio_write_zeroes":
         (c_int, [IMAGE, c_uint64, c_uint64, COMPLETE_FN, c_void_p, RELEASE_FN], NEGATIVE),
+    "gluvirt_image_aio_write_flags":
+        (c_int, [IMAGE, c_void_p, c_size_t, c_uint64, c_uint, COMPLETE_FN, c_void_p, RELEASE_FN],
+         NEGATIVE),
+    "gluvirt_image_aio_write_zeroes_flags":
+        (c_int, [IMAGE, c_uint64, c_uint64, c_uint, COMPLETE_FN, c_void_p, RELEASE_FN],
+         NEGATIVE),
     "gluvirt_image_completion_fd": (c_int, [IMAGE], NEGATIVE),
     "gluvirt_image_dispatch": (c_int, [IMAGE], NEGATIVE),
     "gluvirt_image_in_flight": (c_int, [IMAGE], NEGATIVE),
