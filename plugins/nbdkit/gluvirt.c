@@ -42,6 +42,7 @@ static gluvirt_backing_policy backing = GLUVIRT_BACKING_SAME_STORE;
 static char *snapshot;
 static int direct;
 static int force_share;
+static int log_level = GLUVIRT_LOG_WARNING; /* 0: none */
 static gluvirt_pool *pool;
 
 struct handle {
@@ -107,6 +108,17 @@ static int gluvirt_config(const char *key, const char *value)
             nbdkit_error("direct=%s: say true or false", value);
             return -1;
         }
+    } else if (strcmp(key, "log") == 0) {
+        static const char *const names[] = {"none", "error", "warning", "info", "debug"};
+        int i;
+
+        for (i = 0; i < 5 && strcmp(value, names[i]) != 0; i++)
+            ;
+        if (i == 5) {
+            nbdkit_error("log=%s: say none, error, warning, info or debug", value);
+            return -1;
+        }
+        log_level = i;
     } else if (strcmp(key, "force_share") == 0) {
         if ((force_share = nbdkit_parse_bool(value)) < 0) {
             nbdkit_error("force_share=%s: say true or false", value);
@@ -190,12 +202,28 @@ static int gluvirt_config_complete(void)
     "snapshot=NAME      serve a qcow2 internal snapshot (read-only)\n"                     \
     "direct=BOOL        O_DIRECT where the storage allows it\n"                          \
     "force_share=BOOL   serve read-only even while another process (QEMU or\n"           \
-    "                   gluvirt) writes the image, as qemu-img -U"
+    "                   gluvirt) writes the image, as qemu-img -U\n"                      \
+    "log=LEVEL          the library's and gfapi's messages to pass on: none, error,\n"   \
+    "                   warning (default), info, debug; errors as nbdkit errors,\n"     \
+    "                   the rest as debug messages (nbdkit -v shows them)"
+
+/* The library's messages, gfapi's among them, into nbdkit's log. */
+static void log_to_nbdkit(int level, const char *message, void *opaque)
+{
+    (void)opaque;
+    if (level == GLUVIRT_LOG_ERROR)
+        nbdkit_error("%s", message);
+    else
+        nbdkit_debug("%s", message);
+}
 
 /* gfapi's threads are not carried over a fork: make the pool in the
- * process that serves. */
+ * process that serves (and the log handler first, so that the pool's
+ * connections log through it). */
 static int gluvirt_after_fork(void)
 {
+    if (log_level)
+        gluvirt_set_log_handler(log_to_nbdkit, NULL, NULL, (gluvirt_log_level)log_level);
     if (!(pool = gluvirt_pool_new(NULL))) {
         library_error();
         return -1;
@@ -207,6 +235,7 @@ static void gluvirt_cleanup(void)
 {
     gluvirt_pool_free(pool);
     pool = NULL;
+    gluvirt_set_log_handler(NULL, NULL, NULL, GLUVIRT_LOG_ERROR);
 }
 
 static gluvirt_image *open_image(int writable)
