@@ -93,8 +93,8 @@ typedef void (*gluvirt_log_free_fn)(void *opaque);
  * may run on any thread, also the library's own, several at once; it must
  * not call gluvirt_set_log_handler.  gfapi's level follows min_level for
  * connections made after the call; connections made before keep theirs.
- * Returns 0, or -1 with EINVAL for a min_level outside GLUVIRT_LOG_ERROR ..
- * GLUVIRT_LOG_DEBUG (nothing changes then).  Thread-safe.  Since 1.2.
+ * Returns 0, or -1 with EINVAL for a min_level that is not one of the
+ * four levels (nothing changes then).  Thread-safe.  Since 1.2.
  */
 GLUVIRT_API int gluvirt_set_log_handler(gluvirt_log_fn handler, void *opaque,
                                         gluvirt_log_free_fn free_fn, gluvirt_log_level min_level);

@@ -251,7 +251,8 @@ GLUVIRT_API ssize_t gluvirt_image_pwritev_flags(gluvirt_image *image, const stru
 /*
  * gluvirt_image_write_zeroes_flags: make [offset, offset + length) read as
  * zeros, with any of GLUVIRT_REQ_FUA, GLUVIRT_REQ_MAY_TRIM and
- * GLUVIRT_REQ_NO_FALLBACK (see above).  gluvirt_image_write_zeroes is this
+ * GLUVIRT_REQ_NO_FALLBACK (what each does: gluvirt_image(3), the page of
+ * <gluvirt/image.h>).  gluvirt_image_write_zeroes is this
  * call with GLUVIRT_REQ_MAY_TRIM on qcow2 images and 0 on raw ones (its
  * behaviour since 1.0).  Returns 0, or -1: ENOTSUP with
  * GLUVIRT_REQ_NO_FALLBACK when the zeroing would not be fast (nothing was
