@@ -11,10 +11,8 @@
 set -euo pipefail
 : "${top_srcdir:?set top_srcdir}" "${top_builddir:?set top_builddir}"
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+# shellcheck source=tests/gluster/lib.sh
+. "$top_srcdir/tests/gluster/lib.sh" # fail (this script needs no volume)
 plugin=$top_builddir/plugins/nbdkit/.libs/nbdkit-gluvirt-plugin.so
 [ -f "$plugin" ] || fail "$plugin is not built (make check builds it)"
 for tool in nbdkit nbdinfo qemu-img qemu-io; do
@@ -25,15 +23,11 @@ export LD_LIBRARY_PATH=$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PA
 
 work=$(mktemp -d)
 server=
-cleanup() {
-    [ -z "$server" ] || kill "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-passed=0
+trap '[ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+checks=()
 ok() {
+    checks+=("$*")
     echo "ok: $*"
-    passed=$((passed + 1))
 }
 
 # serve IMAGE [nbdkit options...]: nbdkit in the foreground of a background
@@ -112,4 +106,4 @@ grep -q "debug: $work/img.qcow2: opened as qcow2, writable" "$work/nbdkit.log" |
     fail "the library's messages did not reach nbdkit's log"
 ok "log=debug passes the library's messages to nbdkit_debug"
 
-echo "$passed passed, 0 failed"
+echo "${#checks[@]} passed, 0 failed"
