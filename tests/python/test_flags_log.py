@@ -142,3 +142,24 @@ def test_gfapi_log_through_the_pipe(volumes, gluster_files):
     finally:
         gluvirt.set_log_handler(None)
     assert any(m.startswith("gfapi: volume 'gv0'") for m in lines[connected:]), lines[-5:]
+
+
+def test_raw_zeroing_flags_on_the_volume(volumes, gluster_files):
+    """A raw image on gluster: may_trim punches a hole on the brick (block
+    status then sees no data there), a fast zero without it is refused
+    (zerofill may write zeros on the brick) and leaves the data."""
+    uri, = gluster_files("gv0", "flags.raw")
+    with gluvirt.Pool(linger_ms=0) as pool:
+        with gluvirt.open(uri, writable=True, pool=pool) as image:
+            image.truncate(1 << 20)
+            image.pwrite(b"\x55" * (1 << 20), 0, fua=True)
+            with pytest.raises(gluvirt.Error) as caught:
+                image.write_zeroes(0, K64, no_fallback=True)
+            assert caught.value.errno == errno.ENOTSUP
+            assert image.pread(K64, 0) == b"\x55" * K64
+            image.write_zeroes(0, 8 * K64, may_trim=True, no_fallback=True, fua=True)
+            image.write_zeroes(8 * K64, K64, may_trim=False)
+            assert image.pread(9 * K64, 0) == bytes(9 * K64)
+            assert image.pread(K64, 9 * K64) == b"\x55" * K64
+            first = image.map(0, 8 * K64)[0]
+            assert first["start"] == 0 and not first["data"], first
