@@ -91,7 +91,8 @@ typedef void (*gluvirt_log_free_fn)(void *opaque);
  * its calls in progress have returned).  handler NULL: quiet again (the
  * default); free_fn(opaque), when given, then runs at once.  The handler
  * may run on any thread, also the library's own, several at once; it must
- * not call gluvirt_set_log_handler.  gfapi's level follows min_level for
+ * not call gluvirt_set_log_handler, and should return soon: gfapi's threads
+ * wait for it once a connection's log pipe (1 MiB) is full.  gfapi's level follows min_level for
  * connections made after the call; connections made before keep theirs.
  * Returns 0, or -1 with EINVAL for a min_level that is not one of the
  * four levels (nothing changes then).  Thread-safe.  Since 1.2.

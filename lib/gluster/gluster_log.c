@@ -26,6 +26,7 @@
 #include "util/internal.h"
 
 #define LINE_MAX_BYTES 4096
+#define PIPE_BYTES (1 << 20)
 
 struct glv_gfapi_log {
     int pipe_fds[2]; /* gfapi writes into [1] (through /proc/self/fd) */
@@ -170,6 +171,9 @@ struct glv_gfapi_log *glv_gfapi_log_start(glfs_t *fs, const char *volume)
         log_free(log);
         return NULL;
     }
+    /* gfapi's threads wait while the pipe is full: room for bursts (debug
+     * logs a line per request), as much as the system allows unprivileged. */
+    fcntl(log->pipe_fds[1], F_SETPIPE_SZ, PIPE_BYTES);
     snprintf(path, sizeof path, "/proc/self/fd/%d", log->pipe_fds[1]);
     if (pthread_create(&log->reader, NULL, reader_main, log) != 0) {
         log_free(log);
