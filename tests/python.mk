@@ -12,6 +12,10 @@
 #   test_errors.py      gluvirt.Error is also the OSError subclass of its errno
 #   test_lock.py        force_share and locking="off" beside qemu-io, QEMU
 #                       refusing what the binding writes, two pools on gv0
+#   test_flags_log.py   fua=, may_trim=, no_fallback= against qemu-io's
+#                       write -z [-u] and qemu-img check -U; set_log_handler
+#                       with a volfile server down, into logging, and gfapi's
+#                       log through the pipe on gv0
 # The gluster tests fail without the test volumes when
 # GLUVIRT_REQUIRE_GLUSTER=1, else skip.
 TESTS += tests/python/run-pytest.sh
@@ -24,4 +28,5 @@ EXTRA_DIST += \
 	tests/python/test_gluster.py \
 	tests/python/test_errors.py \
 	tests/python/test_lock.py \
-	tests/python/test_check_local.py
+	tests/python/test_check_local.py \
+	tests/python/test_flags_log.py

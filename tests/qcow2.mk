@@ -61,6 +61,21 @@ endif
 
 TESTS += $(qcow2_write_criterion_tests)
 
+# Request flags (tests/qcow2/test_request_flags): zeroing with and without
+# GLUVIRT_REQ_MAY_TRIM against qemu-io's 'write -z [-u]' on copies (qemu-img
+# map, compare, check), GLUVIRT_REQ_NO_FALLBACK's ENOTSUP leaving the file
+# untouched, GLUVIRT_REQ_FUA writes checked by 'qemu-img check -U' while the
+# image is open, EINVAL for flags a call does not take.  Local files only.
+if HAVE_CRITERION
+request_flags_criterion_tests = tests/qcow2/test_request_flags
+check_PROGRAMS += $(request_flags_criterion_tests)
+tests_qcow2_test_request_flags_SOURCES = tests/qcow2/test_request_flags.c $(qcow2_write_support)
+tests_qcow2_test_request_flags_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_qcow2_test_request_flags_LDADD = lib/libgluvirt.la $(CRITERION_LIBS) -lpthread
+endif
+
+TESTS += $(request_flags_criterion_tests)
+
 # More qcow2 layouts written (tests/qcow2/test_qcow2_write_layouts): refcount
 # widths of 1 to 64 bits, internal snapshots, compressed clusters, lazy
 # refcounts; traces judged by qemu-img as above, snapshots read back by

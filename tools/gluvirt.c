@@ -38,7 +38,10 @@ static void usage(FILE *out)
 {
     size_t i;
 
-    fprintf(out, "usage: gluvirt COMMAND [ARGS...]\n\ncommands:\n");
+    fprintf(out, "usage: gluvirt [-v | --debug] COMMAND [ARGS...]\n\n"
+                 "  -v, --verbose  print the library's and gfapi's messages (info and up) on "
+                 "stderr\n"
+                 "  --debug        print its debug messages too\n\ncommands:\n");
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'gluvirt COMMAND --help' describes each one; 'gluvirt --version' prints the "
@@ -98,6 +101,16 @@ void print_json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+static void print_log_line(int level, const char *message, void *opaque)
+{
+    static const char *const names[] = {"", "error", "warning", "info", "debug"};
+
+    (void)opaque;
+    fprintf(stderr, "gluvirt: [%s] %s\n",
+            level >= GLUVIRT_LOG_ERROR && level <= GLUVIRT_LOG_DEBUG ? names[level] : "?",
+            message);
+}
+
 int main(int argc, char **argv)
 {
     size_t i;
@@ -106,6 +119,20 @@ int main(int argc, char **argv)
      * whichever thread writes its socket; hosts of gfapi ignore it. */
     signal(SIGPIPE, SIG_IGN);
 
+    /* Options before the command: how much of the library's log to show. */
+    while (argc >= 2 && argv[1][0] == '-') {
+        gluvirt_log_level level;
+
+        if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose"))
+            level = GLUVIRT_LOG_INFO;
+        else if (!strcmp(argv[1], "--debug"))
+            level = GLUVIRT_LOG_DEBUG;
+        else
+            break;
+        gluvirt_set_log_handler(print_log_line, NULL, NULL, level);
+        argc--;
+        argv++;
+    }
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

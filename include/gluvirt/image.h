@@ -197,6 +197,71 @@ GLUVIRT_API int gluvirt_image_discard(gluvirt_image *image, uint64_t offset, uin
 GLUVIRT_API int gluvirt_image_write_zeroes(gluvirt_image *image, uint64_t offset,
                                            uint64_t length);
 
+/*
+ * Request flags, for the calls whose names end in _flags (since 1.2).  A
+ * call given a bit it does not know, or one that does not apply to it,
+ * fails with EINVAL and does nothing.
+ *
+ *   GLUVIRT_REQ_FUA          the request is durable when it completes: the
+ *                            data and, for qcow2, the metadata it needed are
+ *                            flushed before the call returns (or the callback
+ *                            runs), as gluvirt_image_flush would.  Writes and
+ *                            write_zeroes.
+ *   GLUVIRT_REQ_MAY_TRIM     write_zeroes only: the range may be unmapped
+ *                            and its space freed (QEMU's BDRV_REQ_MAY_UNMAP,
+ *                            NBD's NBD_CMD_FLAG_NO_HOLE cleared).  qcow2 v3
+ *                            frees the host clusters and sets the zero flag;
+ *                            qcow2 v2 unmaps what nothing shows through;
+ *                            raw punches a hole.  Without it qcow2 v3
+ *                            keeps each cluster allocated with the zero flag
+ *                            (qemu-img map shows it zero, with an offset),
+ *                            v2 over a backing file writes zeros into
+ *                            allocated clusters (v2 without one unmaps
+ *                            either way, as QEMU does), and raw keeps its
+ *                            blocks allocated.
+ *   GLUVIRT_REQ_NO_FALLBACK  write_zeroes only (NBD's fast zero): fail at once
+ *                            with ENOTSUP, changing nothing, where zeroing
+ *                            would have to write zero bytes or cannot promise
+ *                            not to: ends that are not cluster-aligned in
+ *                            qcow2, qcow2 v2 with a backing file, a raw
+ *                            external data file,
+ *                            a raw image whose storage cannot zero or punch
+ *                            the range itself (on gluster, a raw image
+ *                            without GLUVIRT_REQ_MAY_TRIM).  The caller then
+ *                            writes zeros its own way, or skips a range it
+ *                            knows is already zero.
+ */
+#define GLUVIRT_REQ_FUA 1u
+#define GLUVIRT_REQ_MAY_TRIM 2u
+#define GLUVIRT_REQ_NO_FALLBACK 4u
+
+/*
+ * gluvirt_image_pwrite_flags / pwritev_flags: gluvirt_image_pwrite and
+ * pwritev with request flags: GLUVIRT_REQ_FUA, or 0 for the plain call.
+ * Returns count (the bytes of the vector), or -1: the errors of
+ * gluvirt_image_pwrite, EINVAL for another flag, and those of
+ * gluvirt_image_flush when GLUVIRT_REQ_FUA is set (the data was written
+ * but may not be durable).  Thread-safe as the plain calls.  Since 1.2.
+ */
+GLUVIRT_API ssize_t gluvirt_image_pwrite_flags(gluvirt_image *image, const void *buf,
+                                               size_t count, uint64_t offset, unsigned flags);
+GLUVIRT_API ssize_t gluvirt_image_pwritev_flags(gluvirt_image *image, const struct iovec *iov,
+                                                int iovcnt, uint64_t offset, unsigned flags);
+
+/*
+ * gluvirt_image_write_zeroes_flags: make [offset, offset + length) read as
+ * zeros, with any of GLUVIRT_REQ_FUA, GLUVIRT_REQ_MAY_TRIM and
+ * GLUVIRT_REQ_NO_FALLBACK (what each does: gluvirt_image(3), the page of
+ * <gluvirt/image.h>).  gluvirt_image_write_zeroes is this
+ * call with GLUVIRT_REQ_MAY_TRIM on qcow2 images and 0 on raw ones (its
+ * behaviour since 1.0).  Returns 0, or -1: ENOTSUP with
+ * GLUVIRT_REQ_NO_FALLBACK when the zeroing would not be fast (nothing was
+ * changed), EINVAL for an unknown flag or a range past the end, EROFS on a
+ * read-only image, EIO and the storage's errors.  Since 1.2.
+ */
+GLUVIRT_API int gluvirt_image_write_zeroes_flags(gluvirt_image *image, uint64_t offset,
+                                                 uint64_t length, unsigned flags);
+
 /* gluvirt_image_truncate: set the virtual size (raw images; qcow2 images
  * since 1.2, to a multiple of 512, as gluvirt_image_resize with the shrink
  * option does: EINVAL for another size, ENOTSUP for a version 2 image with
@@ -341,6 +406,24 @@ GLUVIRT_API int gluvirt_image_aio_discard(gluvirt_image *image, uint64_t offset,
 GLUVIRT_API int gluvirt_image_aio_write_zeroes(gluvirt_image *image, uint64_t offset,
                                                uint64_t length, gluvirt_complete_fn complete,
                                                void *user_data, gluvirt_release_fn release);
+
+/*
+ * gluvirt_image_aio_write_flags / aio_write_zeroes_flags: the callback forms
+ * of gluvirt_image_pwrite_flags and gluvirt_image_write_zeroes_flags, with
+ * the same flags and errors.  A request with GLUVIRT_REQ_FUA completes once
+ * it is durable; a GLUVIRT_REQ_NO_FALLBACK zeroing that would not be fast
+ * completes with -ENOTSUP.  Unknown flags fail the submit with EINVAL
+ * (release has run).  Since 1.2.
+ */
+GLUVIRT_API int gluvirt_image_aio_write_flags(gluvirt_image *image, const void *buf,
+                                              size_t count, uint64_t offset, unsigned flags,
+                                              gluvirt_complete_fn complete, void *user_data,
+                                              gluvirt_release_fn release);
+GLUVIRT_API int gluvirt_image_aio_write_zeroes_flags(gluvirt_image *image, uint64_t offset,
+                                                     uint64_t length, unsigned flags,
+                                                     gluvirt_complete_fn complete,
+                                                     void *user_data,
+                                                     gluvirt_release_fn release);
 
 /*
  * gluvirt_image_completion_fd: in POLL mode, a file descriptor that becomes

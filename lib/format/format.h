@@ -71,7 +71,10 @@ struct glv_format_ops {
     int (*pwritev)(struct glv_format *f, const struct iovec *iov, int iovcnt, uint64_t offset);
     int (*flush)(struct glv_format *f);
     int (*discard)(struct glv_format *f, uint64_t offset, uint64_t length);
-    int (*write_zeroes)(struct glv_format *f, uint64_t offset, uint64_t length);
+    /* flags: GLV_ZERO_MAY_TRIM, GLV_ZERO_NO_FALLBACK (storage.h), as the
+     * public GLUVIRT_REQ_MAY_TRIM and GLUVIRT_REQ_NO_FALLBACK say. */
+    int (*write_zeroes)(struct glv_format *f, uint64_t offset, uint64_t length,
+                        unsigned flags);
     int (*truncate)(struct glv_format *f, uint64_t size);
     /* Release the driver; the storage stays open (the image closes it). */
     void (*close)(struct glv_format *f);

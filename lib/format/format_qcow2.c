@@ -157,9 +157,10 @@ static int qcow2_discard(struct glv_format *f, uint64_t offset, uint64_t length)
     return qcow2(f)->writer ? qcow2_write_discard(f, offset, length) : read_only(f);
 }
 
-static int qcow2_write_zeroes_op(struct glv_format *f, uint64_t offset, uint64_t length)
+static int qcow2_write_zeroes_op(struct glv_format *f, uint64_t offset, uint64_t length,
+                                 unsigned flags)
 {
-    return qcow2(f)->writer ? qcow2_write_zeroes(f, offset, length) : read_only(f);
+    return qcow2(f)->writer ? qcow2_write_zeroes(f, offset, length, flags) : read_only(f);
 }
 
 static int qcow2_truncate(struct glv_format *f, uint64_t size)

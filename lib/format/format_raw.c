@@ -42,9 +42,10 @@ static int raw_discard(struct glv_format *f, uint64_t offset, uint64_t length)
     return f->storage->ops->discard(f->storage, offset, length);
 }
 
-static int raw_write_zeroes(struct glv_format *f, uint64_t offset, uint64_t length)
+static int raw_write_zeroes(struct glv_format *f, uint64_t offset, uint64_t length,
+                            unsigned flags)
 {
-    return f->storage->ops->write_zeroes(f->storage, offset, length);
+    return f->storage->ops->write_zeroes(f->storage, offset, length, flags);
 }
 
 static int raw_truncate(struct glv_format *f, uint64_t size)

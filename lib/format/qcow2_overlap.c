@@ -174,6 +174,7 @@ int qcow2_mark_corrupt(struct qcow2_image *q, const char *what)
                          : q->h.version < 3 ? "is refused for writing by this open (version 2 "
                                               "images have no corrupt bit)"
                                             : "is refused for writing by this open");
+    glv_log(GLUVIRT_LOG_ERROR, "%s", gluvirt_errmsg());
     free(saved);
     return -1;
 }

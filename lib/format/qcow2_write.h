@@ -257,7 +257,7 @@ int qcow2_snapshot_apply_op(struct glv_format *f, const char *key);
 int qcow2_snapshot_delete_op(struct glv_format *f, const char *key);
 int qcow2_write_pwritev(struct glv_format *f, const struct iovec *iov, int iovcnt,
                         uint64_t offset);
-int qcow2_write_zeroes(struct glv_format *f, uint64_t offset, uint64_t length);
+int qcow2_write_zeroes(struct glv_format *f, uint64_t offset, uint64_t length, unsigned flags);
 int qcow2_write_discard(struct glv_format *f, uint64_t offset, uint64_t length);
 int qcow2_write_flush(struct glv_format *f);
 

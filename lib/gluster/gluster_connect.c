@@ -253,7 +253,8 @@ static int wait_for_init(struct init_job *job, const char *log_path, unsigned ti
 }
 
 static int configure_client(glfs_t *fs, const gluvirt_uri *where,
-                            const struct glv_client_settings *settings, const char *log_path)
+                            const struct glv_client_settings *settings, const char *log_path,
+                            int log_level)
 {
     size_t i;
 
@@ -307,23 +308,54 @@ static int configure_client(glfs_t *fs, const gluvirt_uri *where,
      * sets "*-replicate-*" eager-lock=off; the stale read remains an open
      * bug in the project's issues. */
     glfs_set_xlator_option(fs, "*-replicate-*", "post-op-delay-secs", "0");
-    if (glfs_set_logging(fs, log_path, INIT_LOG_LEVEL) < 0) {
+    if (glfs_set_logging(fs, log_path, log_level) < 0) {
         glv_set_error(EIO, "gfapi cannot log to %s", log_path);
         return -1;
     }
     return 0;
 }
 
-glfs_t *glv_gluster_connect(const gluvirt_uri *where, const struct glv_client_settings *settings)
+/* What gfapi said while connecting: to the log file the pool's options
+ * name, and to the log handler. */
+static void pass_on_connect_log(const char *path, const gluvirt_uri *where,
+                                const struct glv_client_settings *settings)
+{
+    copy_log(path, settings);
+    glv_gfapi_log_forward_file(path, where->volume);
+}
+
+/* Whether the client's log goes to the log handler: one is set, and the
+ * pool's options name no log file of their own. */
+static int log_to_handler(const struct glv_client_settings *settings)
+{
+    return glv_log_level() && !strcmp(settings->log_file, "/dev/null");
+}
+
+static void connect_failed(const gluvirt_uri *where, const struct glv_client_settings *settings,
+                           int err, const char *log_path)
+{
+    char *log = read_log_tail(log_path);
+
+    set_connect_error(where, err, log);
+    free(log);
+    pass_on_connect_log(log_path, where, settings);
+    unlink(log_path);
+    glv_log(GLUVIRT_LOG_WARNING, "%s", gluvirt_errmsg());
+}
+
+glfs_t *glv_gluster_connect(const gluvirt_uri *where, const struct glv_client_settings *settings,
+                            struct glv_gfapi_log **gfapi_log)
 {
     char log_path[] = "/tmp/gluvirt-connect-XXXXXX";
     struct init_job *job = NULL;
     pthread_t worker;
     glfs_t *fs;
-    int fd, ret = -1, err = 0, created;
+    int fd, ret = -1, err = 0, created, init_level = INIT_LOG_LEVEL;
     sigset_t pipe_only, old_mask;
-    char *log;
 
+    *gfapi_log = NULL;
+    if (log_to_handler(settings) && glv_gfapi_log_level(glv_log_level()) > init_level)
+        init_level = glv_gfapi_log_level(glv_log_level());
     fd = mkstemp(log_path);
     if (fd < 0) {
         glv_set_error(errno, "cannot create a log file for gfapi in /tmp: %s", strerror(errno));
@@ -344,7 +376,8 @@ glfs_t *glv_gluster_connect(const gluvirt_uri *where, const struct glv_client_se
         unlink(log_path);
         return NULL;
     }
-    if (configure_client(fs, where, settings, log_path) < 0 || !(job = job_new(fs))) {
+    if (configure_client(fs, where, settings, log_path, init_level) < 0 ||
+        !(job = job_new(fs))) {
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         glfs_fini(fs);
         unlink(log_path);
@@ -361,33 +394,28 @@ glfs_t *glv_gluster_connect(const gluvirt_uri *where, const struct glv_client_se
     }
     if (wait_for_init(job, log_path, settings->connect_timeout_ms, &ret, &err) < 0) {
         pthread_detach(worker); /* it finalises the client when gfapi gives up */
-        log = read_log_tail(log_path);
-        set_connect_error(where, err, log);
-        free(log);
-        copy_log(log_path, settings);
-        unlink(log_path);
+        connect_failed(where, settings, err, log_path);
         return NULL;
     }
     pthread_join(worker, NULL);
     job_free(job);
     if (ret != 0) {
-        log = read_log_tail(log_path);
-        set_connect_error(where, err, log);
-        free(log);
-        copy_log(log_path, settings);
-        unlink(log_path);
+        connect_failed(where, settings, err, log_path);
         /* A failed glfs_init leaves nothing worth the 10 s of glfs_fini. */
-        glv_gluster_finish_async(fs, NULL, NULL);
+        glv_gluster_finish_async(fs, NULL, NULL, NULL);
         return NULL;
     }
-    glfs_set_logging(fs, settings->log_file, settings->log_level);
-    copy_log(log_path, settings);
+    if (!log_to_handler(settings) || !(*gfapi_log = glv_gfapi_log_start(fs, where->volume)))
+        glfs_set_logging(fs, settings->log_file, settings->log_level);
+    pass_on_connect_log(log_path, where, settings);
     unlink(log_path);
+    glv_log(GLUVIRT_LOG_INFO, "volume '%s': connected (a new gfapi client)", where->volume);
     return fs;
 }
 
 struct finish_job {
     glfs_t *fs;
+    struct glv_gfapi_log *log;
     void (*done)(void *arg);
     void *arg;
 };
@@ -398,12 +426,14 @@ static void *finish_worker(void *arg)
 
     free(arg);
     glfs_fini(job.fs);
+    glv_gfapi_log_stop(job.log);
     if (job.done)
         job.done(job.arg);
     return NULL;
 }
 
-int glv_gluster_finish_async(glfs_t *fs, void (*done)(void *arg), void *arg)
+int glv_gluster_finish_async(glfs_t *fs, struct glv_gfapi_log *log, void (*done)(void *arg),
+                             void *arg)
 {
     struct finish_job *job = malloc(sizeof *job);
     pthread_attr_t attr;
@@ -413,6 +443,7 @@ int glv_gluster_finish_async(glfs_t *fs, void (*done)(void *arg), void *arg)
     if (!job)
         return -1;
     job->fs = fs;
+    job->log = log;
     job->done = done;
     job->arg = arg;
     pthread_attr_init(&attr);

@@ -29,6 +29,7 @@ struct gluvirt_connection {
     char *key;
     char *volume;
     glfs_t *fs;
+    struct glv_gfapi_log *log; /* gfapi's log to the log handler, or NULL */
     enum connection_state state;
     int users;           /* references handed out and not released */
     int waiters;         /* callers waiting for the connect in progress */
@@ -155,7 +156,8 @@ static void finish_idle(gluvirt_pool *pool, struct gluvirt_connection *c)
     pool->finishing++;
     if (c->wrote)
         pool->finishing_dirty++;
-    if (glv_gluster_finish_async(c->fs, finished, c) < 0) {
+    glv_log(GLUVIRT_LOG_DEBUG, "volume '%s': an idle connection is being finished", c->volume);
+    if (glv_gluster_finish_async(c->fs, c->log, finished, c) < 0) {
         /* No thread to spare: leave the client to the process's exit rather
          * than block the caller for glfs_fini's 10 s. */
         pool->finishing--;
@@ -313,6 +315,7 @@ static struct gluvirt_connection *start_connect(gluvirt_pool *pool, char *key,
                                                 const gluvirt_uri *where)
 {
     struct gluvirt_connection *c = calloc(1, sizeof *c);
+    struct glv_gfapi_log *log;
     glfs_t *fs;
 
     if (!c || !(c->volume = strdup(where->volume))) {
@@ -332,12 +335,13 @@ static struct gluvirt_connection *start_connect(gluvirt_pool *pool, char *key,
     pool->counters[GLUVIRT_POOL_INITS]++;
     pthread_mutex_unlock(&pool->lock);
 
-    fs = glv_gluster_connect(where, &pool->options.client);
+    fs = glv_gluster_connect(where, &pool->options.client, &log);
 
     pthread_mutex_lock(&pool->lock);
     pthread_cond_broadcast(&pool->changed);
     if (fs) {
         c->fs = fs;
+        c->log = log;
         c->state = READY;
         pool->counters[GLUVIRT_POOL_LIVE]++;
         return c;

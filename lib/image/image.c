@@ -297,6 +297,8 @@ static gluvirt_image *open_image(struct open_request *req)
     if (!(image->aio = glv_aio_new(req->options->completion, req->options->queue_depth,
                                    !image->writable && !image->repairable)))
         goto fail;
+    glv_log(GLUVIRT_LOG_DEBUG, "%s: opened as %s, %s", image->name, image->format->ops->name,
+            image->writable ? "writable" : "read-only");
     return image;
 fail:
     image_destroy(image);
@@ -365,6 +367,10 @@ GLUVIRT_API int gluvirt_image_close(gluvirt_image *image)
     image->aio = NULL;
     if (image->writable)
         rc = image->format->ops->flush(image->format);
+    if (rc < 0)
+        glv_log(GLUVIRT_LOG_ERROR, "closing %s: %s", image->name, gluvirt_errmsg());
+    else
+        glv_log(GLUVIRT_LOG_DEBUG, "%s: closed", image->name);
     image_destroy(image);
     return rc;
 }
@@ -459,23 +465,78 @@ GLUVIRT_API ssize_t gluvirt_image_pread(gluvirt_image *image, void *buf, size_t 
     return gluvirt_image_preadv(image, &iov, 1, offset);
 }
 
-GLUVIRT_API ssize_t gluvirt_image_pwritev(gluvirt_image *image, const struct iovec *iov,
-                                          int iovcnt, uint64_t offset)
+/* ------------------------------------------------------------ request flags */
+
+_Static_assert(GLUVIRT_REQ_MAY_TRIM == GLV_ZERO_MAY_TRIM &&
+               GLUVIRT_REQ_NO_FALLBACK == GLV_ZERO_NO_FALLBACK,
+               "the drivers take the public zeroing flags as they are");
+
+int glv_image_check_flags(const char *call, unsigned flags, unsigned allowed)
+{
+    if (!(flags & ~allowed))
+        return 0;
+    glv_set_error(EINVAL, "%s: flags 0x%x include 0x%x, which this call does not take "
+                  "(it takes 0x%x: see the GLUVIRT_REQ_* flags in gluvirt/image.h)",
+                  call, flags, flags & ~allowed, allowed);
+    return -1;
+}
+
+unsigned glv_image_plain_zero_flags(const gluvirt_image *image)
+{
+    /* As 1.0 did: qcow2 frees the clusters it zeroes, raw storage keeps its
+     * blocks allocated. */
+    return glv_format_is_raw(image->format) ? 0 : GLV_ZERO_MAY_TRIM;
+}
+
+int glv_image_write_now(gluvirt_image *image, const struct iovec *iov, int iovcnt,
+                        uint64_t offset, unsigned flags)
+{
+    struct glv_format *f = image->format;
+
+    if (f->ops->pwritev(f, iov, iovcnt, offset) < 0)
+        return -1;
+    return (flags & GLUVIRT_REQ_FUA) ? f->ops->flush(f) : 0;
+}
+
+int glv_image_zero_now(gluvirt_image *image, uint64_t offset, uint64_t length, unsigned flags)
+{
+    struct glv_format *f = image->format;
+
+    if (length && f->ops->write_zeroes(f, offset, length, flags & ~GLUVIRT_REQ_FUA) < 0)
+        return -1;
+    return (flags & GLUVIRT_REQ_FUA) ? f->ops->flush(f) : 0;
+}
+
+static ssize_t pwritev_flags(gluvirt_image *image, const struct iovec *iov, int iovcnt,
+                             uint64_t offset, unsigned flags, const char *call)
 {
     int64_t length;
 
-    if (glv_image_check_writable(image, "gluvirt_image_pwritev") < 0 ||
+    if (glv_image_check_writable(image, call) < 0 ||
+        glv_image_check_flags(call, flags, GLV_WRITE_FLAGS) < 0 ||
         (length = glv_iov_length(iov, iovcnt)) < 0)
         return -1;
     if (length > SSIZE_MAX) {
-        glv_set_error(EINVAL, "gluvirt_image_pwritev: a write of more than SSIZE_MAX bytes");
+        glv_set_error(EINVAL, "%s: a write of more than SSIZE_MAX bytes", call);
         return -1;
     }
-    if (glv_image_check_range(image, "gluvirt_image_pwritev", offset, (uint64_t)length) < 0)
+    if (glv_image_check_range(image, call, offset, (uint64_t)length) < 0)
         return -1;
     if (length == 0)
         return 0;
-    return image->format->ops->pwritev(image->format, iov, iovcnt, offset) < 0 ? -1 : length;
+    return glv_image_write_now(image, iov, iovcnt, offset, flags) < 0 ? -1 : length;
+}
+
+GLUVIRT_API ssize_t gluvirt_image_pwritev(gluvirt_image *image, const struct iovec *iov,
+                                          int iovcnt, uint64_t offset)
+{
+    return pwritev_flags(image, iov, iovcnt, offset, 0, "gluvirt_image_pwritev");
+}
+
+GLUVIRT_API ssize_t gluvirt_image_pwritev_flags(gluvirt_image *image, const struct iovec *iov,
+                                                int iovcnt, uint64_t offset, unsigned flags)
+{
+    return pwritev_flags(image, iov, iovcnt, offset, flags, "gluvirt_image_pwritev_flags");
 }
 
 GLUVIRT_API ssize_t gluvirt_image_pwrite(gluvirt_image *image, const void *buf, size_t count,
@@ -483,7 +544,15 @@ GLUVIRT_API ssize_t gluvirt_image_pwrite(gluvirt_image *image, const void *buf, 
 {
     struct iovec iov = {(void *)buf, count};
 
-    return gluvirt_image_pwritev(image, &iov, 1, offset);
+    return pwritev_flags(image, &iov, 1, offset, 0, "gluvirt_image_pwrite");
+}
+
+GLUVIRT_API ssize_t gluvirt_image_pwrite_flags(gluvirt_image *image, const void *buf,
+                                               size_t count, uint64_t offset, unsigned flags)
+{
+    struct iovec iov = {(void *)buf, count};
+
+    return pwritev_flags(image, &iov, 1, offset, flags, "gluvirt_image_pwrite_flags");
 }
 
 GLUVIRT_API int gluvirt_image_flush(gluvirt_image *image)
@@ -509,7 +578,19 @@ GLUVIRT_API int gluvirt_image_write_zeroes(gluvirt_image *image, uint64_t offset
     if (glv_image_check_writable(image, "gluvirt_image_write_zeroes") < 0 ||
         glv_image_check_range(image, "gluvirt_image_write_zeroes", offset, length) < 0)
         return -1;
-    return length ? image->format->ops->write_zeroes(image->format, offset, length) : 0;
+    return glv_image_zero_now(image, offset, length, glv_image_plain_zero_flags(image));
+}
+
+GLUVIRT_API int gluvirt_image_write_zeroes_flags(gluvirt_image *image, uint64_t offset,
+                                                 uint64_t length, unsigned flags)
+{
+    const char *call = "gluvirt_image_write_zeroes_flags";
+
+    if (glv_image_check_writable(image, call) < 0 ||
+        glv_image_check_flags(call, flags, GLV_ZERO_FLAGS) < 0 ||
+        glv_image_check_range(image, call, offset, length) < 0)
+        return -1;
+    return glv_image_zero_now(image, offset, length, flags);
 }
 
 GLUVIRT_API int gluvirt_image_truncate(gluvirt_image *image, uint64_t size)

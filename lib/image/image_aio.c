@@ -22,27 +22,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "image/image_aio.h"
 #include "image/image_internal.h"
 #include "image/image_readahead.h"
 #include "util/stats.h"
 
 #define MAX_WORKERS 16
-
-enum aio_op { AIO_READ, AIO_WRITE, AIO_FLUSH, AIO_DISCARD, AIO_WRITE_ZEROES };
-
-struct aio_request {
-    struct aio_request *next;
-    struct glv_aio *aio;
-    gluvirt_image *image;
-    enum aio_op op;
-    struct iovec iov;
-    uint64_t offset;
-    uint64_t length; /* reads: what lies inside the image */
-    int64_t result;
-    gluvirt_complete_fn complete;
-    void *user_data;
-    gluvirt_release_fn release;
-};
 
 struct request_queue {
     struct aio_request *head, *tail;
@@ -239,7 +224,7 @@ static int64_t run_sync(struct aio_request *r)
         return rc < 0 ? -(int64_t)gluvirt_errno() : (int64_t)r->length;
     }
     case AIO_WRITE:
-        rc = f->ops->pwritev(f, &r->iov, 1, r->offset);
+        rc = glv_image_write_now(r->image, &r->iov, 1, r->offset, r->flags);
         return rc < 0 ? -(int64_t)gluvirt_errno() : (int64_t)r->iov.iov_len;
     case AIO_FLUSH:
         rc = f->ops->flush(f);
@@ -248,7 +233,7 @@ static int64_t run_sync(struct aio_request *r)
         rc = r->length ? f->ops->discard(f, r->offset, r->length) : 0;
         break;
     default:
-        rc = r->length ? f->ops->write_zeroes(f, r->offset, r->length) : 0;
+        rc = glv_image_zero_now(r->image, r->offset, r->length, r->flags);
     }
     return rc < 0 ? -(int64_t)gluvirt_errno() : 0;
 }
@@ -325,7 +310,8 @@ static int start_native(struct aio_request *r)
     struct glv_format *f = r->image->format;
     struct iovec inside = {r->iov.iov_base, (size_t)r->length};
 
-    if (r->length == 0 || r->length > GLV_STORAGE_MAX_TRANSFER)
+    /* A FUA write flushes after it: the synchronous path does both. */
+    if (r->length == 0 || r->length > GLV_STORAGE_MAX_TRANSFER || (r->flags & GLUVIRT_REQ_FUA))
         return -1;
     if (!glv_format_is_raw(f))
         return r->op == AIO_READ ? start_mapped_read(r) : -1;
@@ -473,8 +459,7 @@ static int start_dispatcher(struct glv_aio *aio)
     return 0;
 }
 
-/* Take a slot (or fail), then run the request one way or the other. */
-static int submit(gluvirt_image *image, struct aio_request *r)
+int glv_aio_submit(gluvirt_image *image, struct aio_request *r)
 {
     struct glv_aio *aio = image->aio;
     struct glv_format *format = image->format;
@@ -596,140 +581,6 @@ void glv_aio_free(struct glv_aio *aio)
 }
 
 /* ------------------------------------------------------------ public calls */
-
-/* What the caller gave to be told the result: the public calls' last three
- * arguments. */
-struct aio_callback {
-    gluvirt_complete_fn complete;
-    void *user_data;
-    gluvirt_release_fn release;
-};
-
-/* Build a request; on any failure run release and return NULL. */
-static struct aio_request *new_request(gluvirt_image *image, enum aio_op op,
-                                       struct aio_callback cb, const char *call)
-{
-    struct aio_request *r;
-
-    if (!image) {
-        glv_set_error(EINVAL, "%s: the image is NULL", call);
-    } else if (op != AIO_READ && op != AIO_FLUSH &&
-               glv_image_check_writable(image, call) < 0) {
-        /* error set */
-    } else if (!(r = calloc(1, sizeof *r))) {
-        glv_set_oom();
-    } else {
-        r->aio = image->aio;
-        r->image = image;
-        r->op = op;
-        r->complete = cb.complete;
-        r->user_data = cb.user_data;
-        r->release = cb.release;
-        return r;
-    }
-    if (cb.release)
-        cb.release(cb.user_data);
-    return NULL;
-}
-
-static int fail_request(struct aio_request *r)
-{
-    if (r->release)
-        r->release(r->user_data);
-    free(r);
-    return -1;
-}
-
-static int submit_or_fail(gluvirt_image *image, struct aio_request *r)
-{
-    return submit(image, r) < 0 ? fail_request(r) : 0;
-}
-
-GLUVIRT_API int gluvirt_image_aio_read(gluvirt_image *image, void *buf, size_t count,
-                                       uint64_t offset, gluvirt_complete_fn complete,
-                                       void *user_data, gluvirt_release_fn release)
-{
-    struct aio_request *r = new_request(image, AIO_READ, (struct aio_callback){complete, user_data, release},
-                                        "gluvirt_image_aio_read");
-    int64_t size;
-
-    if (!r)
-        return -1;
-    if (!buf && count > 0) {
-        glv_set_error(EINVAL, "gluvirt_image_aio_read: no buffer for %zu bytes", count);
-        return fail_request(r);
-    }
-    size = image->format->ops->size(image->format);
-    r->iov.iov_base = buf;
-    r->iov.iov_len = count;
-    r->offset = offset;
-    r->length = offset >= (uint64_t)size ? 0
-                : count < (uint64_t)size - offset ? count : (uint64_t)size - offset;
-    return submit_or_fail(image, r);
-}
-
-GLUVIRT_API int gluvirt_image_aio_write(gluvirt_image *image, const void *buf, size_t count,
-                                        uint64_t offset, gluvirt_complete_fn complete,
-                                        void *user_data, gluvirt_release_fn release)
-{
-    struct aio_request *r = new_request(image, AIO_WRITE, (struct aio_callback){complete, user_data, release},
-                                        "gluvirt_image_aio_write");
-
-    if (!r)
-        return -1;
-    if (!buf && count > 0) {
-        glv_set_error(EINVAL, "gluvirt_image_aio_write: no buffer for %zu bytes", count);
-        return fail_request(r);
-    }
-    if (glv_image_check_range(image, "gluvirt_image_aio_write", offset, count) < 0)
-        return fail_request(r);
-    r->iov.iov_base = (void *)buf;
-    r->iov.iov_len = count;
-    r->offset = offset;
-    r->length = count;
-    return submit_or_fail(image, r);
-}
-
-GLUVIRT_API int gluvirt_image_aio_flush(gluvirt_image *image, gluvirt_complete_fn complete,
-                                        void *user_data, gluvirt_release_fn release)
-{
-    struct aio_request *r = new_request(image, AIO_FLUSH, (struct aio_callback){complete, user_data, release},
-                                        "gluvirt_image_aio_flush");
-
-    return r ? submit_or_fail(image, r) : -1;
-}
-
-static int submit_range(gluvirt_image *image, enum aio_op op, uint64_t offset, uint64_t length,
-                        struct aio_callback cb, const char *call)
-{
-    struct aio_request *r = new_request(image, op, cb, call);
-
-    if (!r)
-        return -1;
-    if (glv_image_check_range(image, call, offset, length) < 0)
-        return fail_request(r);
-    r->offset = offset;
-    r->length = length;
-    return submit_or_fail(image, r);
-}
-
-GLUVIRT_API int gluvirt_image_aio_discard(gluvirt_image *image, uint64_t offset,
-                                          uint64_t length, gluvirt_complete_fn complete,
-                                          void *user_data, gluvirt_release_fn release)
-{
-    return submit_range(image, AIO_DISCARD, offset, length,
-                        (struct aio_callback){complete, user_data, release},
-                        "gluvirt_image_aio_discard");
-}
-
-GLUVIRT_API int gluvirt_image_aio_write_zeroes(gluvirt_image *image, uint64_t offset,
-                                               uint64_t length, gluvirt_complete_fn complete,
-                                               void *user_data, gluvirt_release_fn release)
-{
-    return submit_range(image, AIO_WRITE_ZEROES, offset, length,
-                        (struct aio_callback){complete, user_data, release},
-                        "gluvirt_image_aio_write_zeroes");
-}
 
 GLUVIRT_API int gluvirt_image_completion_fd(gluvirt_image *image)
 {

@@ -84,6 +84,19 @@ int glv_image_check_writable(gluvirt_image *image, const char *call);
 int glv_image_check_range(gluvirt_image *image, const char *call, uint64_t offset,
                           uint64_t length);
 
+/* Request flags (image.c).  What the write calls and the zeroing calls take. */
+#define GLV_WRITE_FLAGS GLUVIRT_REQ_FUA
+#define GLV_ZERO_FLAGS (GLUVIRT_REQ_FUA | GLUVIRT_REQ_MAY_TRIM | GLUVIRT_REQ_NO_FALLBACK)
+/* -1 with EINVAL (naming call) when flags has a bit outside allowed. */
+int glv_image_check_flags(const char *call, unsigned flags, unsigned allowed);
+/* The zeroing flags gluvirt_image_write_zeroes gives image's driver. */
+unsigned glv_image_plain_zero_flags(const gluvirt_image *image);
+/* A checked request through the format, then, with GLUVIRT_REQ_FUA, a
+ * flush: 0, or -1 with the error set.  Shared by both paths. */
+int glv_image_write_now(gluvirt_image *image, const struct iovec *iov, int iovcnt,
+                        uint64_t offset, unsigned flags);
+int glv_image_zero_now(gluvirt_image *image, uint64_t offset, uint64_t length, unsigned flags);
+
 /* The callback engine of one image (image_aio.c); readahead: serve
  * sequential reads through a read-ahead, only for images opened read-only,
  * where nothing in the library can change the bytes it holds. */

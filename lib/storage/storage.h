@@ -22,7 +22,11 @@ struct glv_storage_ops {
     int (*pwritev)(struct glv_storage *s, const struct iovec *iov, int iovcnt, uint64_t offset);
     int (*flush)(struct glv_storage *s);
     int (*discard)(struct glv_storage *s, uint64_t offset, uint64_t length);
-    int (*write_zeroes)(struct glv_storage *s, uint64_t offset, uint64_t length);
+    /* flags: GLV_ZERO_* below.  With GLV_ZERO_NO_FALLBACK, -1 with ENOTSUP
+     * (nothing changed) where the backend would have to write zeros or
+     * cannot tell whether it would. */
+    int (*write_zeroes)(struct glv_storage *s, uint64_t offset, uint64_t length,
+                        unsigned flags);
     int (*truncate)(struct glv_storage *s, uint64_t size);
     int64_t (*size)(struct glv_storage *s);
     /* Optional: whether the bytes at offset are stored data (*data 1) or a
@@ -73,6 +77,15 @@ struct glv_storage {
     unsigned locked_perm;     /* what glv_storage_lock holds: permission bits */
     unsigned locked_unshared; /* and the bits it refuses to share */
 };
+
+/* How a range is zeroed (the values of the public GLUVIRT_REQ_* flags):
+ * MAY_TRIM lets the storage free the blocks (punch a hole); NO_FALLBACK
+ * asks for a fast zeroing or ENOTSUP. */
+#define GLV_ZERO_MAY_TRIM 2u
+#define GLV_ZERO_NO_FALLBACK 4u
+
+/* -1 with ENOTSUP for a fast zeroing s cannot do (what: the call). */
+int glv_storage_no_fast_zero(struct glv_storage *s, const char *why);
 
 /* Open flags shared by the backends. */
 struct glv_storage_flags {

@@ -125,6 +125,13 @@ int glv_storage_write_zero_buffers(struct glv_storage *s, uint64_t offset, uint6
     return 0;
 }
 
+int glv_storage_no_fast_zero(struct glv_storage *s, const char *why)
+{
+    glv_set_error(ENOTSUP, "%s: no fast zeroing here (%s); write the zeros, or zero "
+                  "without asking for a fast one", s->name, why);
+    return -1;
+}
+
 int glv_storage_extent_by_seek(struct glv_storage *s, uint64_t offset, uint64_t length,
                                int *data, uint64_t *run, glv_storage_seek_fn seek)
 {

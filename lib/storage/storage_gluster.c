@@ -83,11 +83,37 @@ static int gluster_discard(struct glv_storage *s, uint64_t offset, uint64_t leng
     return 0;
 }
 
-static int gluster_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t length)
+/* A hole punched on the bricks (glfs_discard) reads as zeros; glfs_zerofill
+ * may write zeros on a brick whose file system cannot zero a range, which
+ * the client cannot see, so only the hole is a fast zeroing. */
+static int gluster_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t length,
+                                unsigned flags)
 {
     if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
     __atomic_store_n(&gs(s)->wrote, 1, __ATOMIC_RELAXED);
+    if (flags & GLV_ZERO_MAY_TRIM) {
+        uint64_t done = 0;
+
+        while (done < length) {
+            uint64_t piece = length - done > GLV_STORAGE_MAX_TRANSFER ? GLV_STORAGE_MAX_TRANSFER
+                                                                      : length - done;
+
+            errno = 0;
+            if (glfs_discard(gs(s)->fd, (off_t)(offset + done), (size_t)piece) < 0)
+                break;
+            done += piece;
+        }
+        if (done == length)
+            return 0;
+        if (errno != EOPNOTSUPP && errno != ENOSYS)
+            return glv_storage_io_error(s, "cannot write zeroes to", offset + done, errno);
+        offset += done;
+        length -= done;
+    }
+    if (flags & GLV_ZERO_NO_FALLBACK)
+        return glv_storage_no_fast_zero(s, "the volume zeroes a range by writing zeros where "
+                                           "its bricks cannot punch a hole");
     errno = 0;
     if (glfs_zerofill(gs(s)->fd, (off_t)offset, (off_t)length) == 0)
         return 0;

@@ -66,12 +66,23 @@ static int local_discard(struct glv_storage *s, uint64_t offset, uint64_t length
     return 0;
 }
 
-static int local_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t length)
+/* A punched hole reads as zeros and frees the blocks; a zeroed range keeps
+ * them allocated.  Either is a change of metadata, fast; writing zeros is
+ * the fallback. */
+static int local_write_zeroes(struct glv_storage *s, uint64_t offset, uint64_t length,
+                              unsigned flags)
 {
     if (glv_storage_refuse_after_lost_flush(s) < 0)
         return -1;
+    if ((flags & GLV_ZERO_MAY_TRIM) &&
+        fallocate(ls(s)->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+                  (off_t)length) == 0)
+        return 0;
     if (fallocate(ls(s)->fd, FALLOC_FL_ZERO_RANGE, (off_t)offset, (off_t)length) == 0)
         return 0;
+    if (flags & GLV_ZERO_NO_FALLBACK)
+        return glv_storage_no_fast_zero(s, "the file system can neither zero nor punch "
+                                           "the range");
     return glv_storage_write_zero_buffers(s, offset, length);
 }
 

@@ -21,6 +21,14 @@ void glv_set_error(int errnum, const char *fmt, ...) GLV_PRINTF(2, 3);
 /* Record ENOMEM with a fixed message (no allocation needed). */
 void glv_set_oom(void);
 
+/* Logging (log.c).  glv_log_level: the handler's minimum level
+ * (GLUVIRT_LOG_*), or 0 when no handler is set: a cheap test before
+ * building a message.  glv_log / glv_log_line: hand a message of level to
+ * the handler, when one is set and the level is wanted. */
+int glv_log_level(void);
+void glv_log(int level, const char *fmt, ...) GLV_PRINTF(2, 3);
+void glv_log_line(int level, const char *message);
+
 /* A growable NUL-terminated string; on allocation failure it remembers the
  * failure and every later append is a no-op, so callers check once at the end. */
 struct glv_strbuf {

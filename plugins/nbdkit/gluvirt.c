@@ -42,6 +42,7 @@ static gluvirt_backing_policy backing = GLUVIRT_BACKING_SAME_STORE;
 static char *snapshot;
 static int direct;
 static int force_share;
+static int log_level = GLUVIRT_LOG_WARNING; /* 0: none */
 static gluvirt_pool *pool;
 
 struct handle {
@@ -107,6 +108,17 @@ static int gluvirt_config(const char *key, const char *value)
             nbdkit_error("direct=%s: say true or false", value);
             return -1;
         }
+    } else if (strcmp(key, "log") == 0) {
+        static const char *const names[] = {"none", "error", "warning", "info", "debug"};
+        int i;
+
+        for (i = 0; i < 5 && strcmp(value, names[i]) != 0; i++)
+            ;
+        if (i == 5) {
+            nbdkit_error("log=%s: say none, error, warning, info or debug", value);
+            return -1;
+        }
+        log_level = i;
     } else if (strcmp(key, "force_share") == 0) {
         if ((force_share = nbdkit_parse_bool(value)) < 0) {
             nbdkit_error("force_share=%s: say true or false", value);
@@ -190,12 +202,28 @@ static int gluvirt_config_complete(void)
     "snapshot=NAME      serve a qcow2 internal snapshot (read-only)\n"                     \
     "direct=BOOL        O_DIRECT where the storage allows it\n"                          \
     "force_share=BOOL   serve read-only even while another process (QEMU or\n"           \
-    "                   gluvirt) writes the image, as qemu-img -U"
+    "                   gluvirt) writes the image, as qemu-img -U\n"                      \
+    "log=LEVEL          the library's and gfapi's messages to pass on: none, error,\n"   \
+    "                   warning (default), info, debug; errors as nbdkit errors,\n"     \
+    "                   the rest as debug messages (nbdkit -v shows them)"
+
+/* The library's messages, gfapi's among them, into nbdkit's log. */
+static void log_to_nbdkit(int level, const char *message, void *opaque)
+{
+    (void)opaque;
+    if (level == GLUVIRT_LOG_ERROR)
+        nbdkit_error("%s", message);
+    else
+        nbdkit_debug("%s", message);
+}
 
 /* gfapi's threads are not carried over a fork: make the pool in the
- * process that serves. */
+ * process that serves (and the log handler first, so that the pool's
+ * connections log through it). */
 static int gluvirt_after_fork(void)
 {
+    if (log_level)
+        gluvirt_set_log_handler(log_to_nbdkit, NULL, NULL, (gluvirt_log_level)log_level);
     if (!(pool = gluvirt_pool_new(NULL))) {
         library_error();
         return -1;
@@ -207,6 +235,7 @@ static void gluvirt_cleanup(void)
 {
     gluvirt_pool_free(pool);
     pool = NULL;
+    gluvirt_set_log_handler(NULL, NULL, NULL, GLUVIRT_LOG_ERROR);
 }
 
 static gluvirt_image *open_image(int writable)
@@ -289,28 +318,28 @@ static int gluvirt_can_trim(void *handle)
     return ((struct handle *)handle)->writable;
 }
 
-/* gluvirt_image_write_zeroes zeroes in the format (qcow2 zero clusters,
- * unmapped or zero-filled ranges in a raw file): nbdkit is to call it rather
- * than write buffers of zeros. */
+/* gluvirt_image_write_zeroes_flags zeroes in the format (qcow2 zero
+ * clusters, unmapped or zero-filled ranges in a raw file): nbdkit is to call
+ * it rather than write buffers of zeros. */
 static int gluvirt_can_zero(void *handle)
 {
     return ((struct handle *)handle)->writable;
 }
 
-/* A fast zero promises to fail at once where zeroing would be no faster
- * than writing; the library cannot yet say beforehand which ranges it
- * zeroes without writing (part clusters, backing files, storage without
- * zerofill), so it makes no such promise. */
+/* A fast zero fails at once where zeroing would be no faster than writing:
+ * GLUVIRT_REQ_NO_FALLBACK keeps that promise on every writable image (it
+ * answers ENOTSUP, having changed nothing, for part clusters, qcow2 v2,
+ * backing files that would show through, storage that would write zeros). */
 static int gluvirt_can_fast_zero(void *handle)
 {
-    return 0;
+    return ((struct handle *)handle)->writable;
 }
 
-/* The library has no forced-unit-access write: nbdkit follows each FUA
- * write with a flush. */
+/* FUA writes, zeroes and trims are durable when they complete: the library
+ * flushes what they needed (GLUVIRT_REQ_FUA). */
 static int gluvirt_can_fua(void *handle)
 {
-    return ((struct handle *)handle)->writable ? NBDKIT_FUA_EMULATE : NBDKIT_FUA_NONE;
+    return ((struct handle *)handle)->writable ? NBDKIT_FUA_NATIVE : NBDKIT_FUA_NONE;
 }
 
 /* Several connections may read one image at once and see the same data;
@@ -382,7 +411,8 @@ static int gluvirt_pwrite(void *handle, const void *buf, uint32_t count, uint64_
 {
     struct handle *h = handle;
 
-    if (gluvirt_image_pwrite(h->image, buf, count, offset) < 0) {
+    if (gluvirt_image_pwrite_flags(h->image, buf, count, offset,
+                                   (flags & NBDKIT_FLAG_FUA) ? GLUVIRT_REQ_FUA : 0) < 0) {
         library_error();
         return -1;
     }
@@ -404,7 +434,8 @@ static int gluvirt_trim(void *handle, uint32_t count, uint64_t offset, uint32_t 
 {
     struct handle *h = handle;
 
-    if (gluvirt_image_discard(h->image, offset, count) < 0) {
+    if (gluvirt_image_discard(h->image, offset, count) < 0 ||
+        ((flags & NBDKIT_FLAG_FUA) && gluvirt_image_flush(h->image) < 0)) {
         library_error();
         return -1;
     }
@@ -415,7 +446,22 @@ static int gluvirt_zero(void *handle, uint32_t count, uint64_t offset, uint32_t 
 {
     struct handle *h = handle;
 
-    if (gluvirt_image_write_zeroes(h->image, offset, count) < 0) {
+    unsigned request = 0;
+
+    if (flags & NBDKIT_FLAG_FUA)
+        request |= GLUVIRT_REQ_FUA;
+    if (flags & NBDKIT_FLAG_MAY_TRIM)
+        request |= GLUVIRT_REQ_MAY_TRIM;
+    if (flags & NBDKIT_FLAG_FAST_ZERO)
+        request |= GLUVIRT_REQ_NO_FALLBACK;
+    if (gluvirt_image_write_zeroes_flags(h->image, offset, count, request) < 0) {
+        /* A fast zero refused is an answer, not a failure: the client
+         * writes the zeros itself. */
+        if (gluvirt_errno() == ENOTSUP && (flags & NBDKIT_FLAG_FAST_ZERO)) {
+            nbdkit_debug("%s", gluvirt_errmsg());
+            errno = ENOTSUP;
+            return -1;
+        }
         library_error();
         return -1;
     }

@@ -240,7 +240,7 @@ EOF
 import json, sys
 export = json.load(open(sys.argv[1]))["exports"][0]
 want = {"can_multi_conn": False, "is_read_only": False, "can_trim": True, "can_zero": True,
-        "can_fast_zero": False, "can_fua": True, "can_flush": True}
+        "can_fast_zero": True, "can_fua": True, "can_flush": True}
 for key, value in want.items():
     if export.get(key) != value:
         sys.exit("%s is %r, want %r" % (key, export.get(key), value))

@@ -72,11 +72,12 @@ from gluvirt._image import BACKING_POLICIES, FORMATS, Image, open  # noqa: E402
 from gluvirt._create import PREALLOCATIONS, create  # noqa: E402
 from gluvirt._volume import check_volume  # noqa: E402
 from gluvirt._verbs import measure  # noqa: E402
+from gluvirt._log import LOG_LEVELS, set_log_handler  # noqa: E402
 
 __all__: List[str] = [
     "Error", "Uri", "Server", "Pool", "Connection", "Image", "open", "create",
     "check_volume", "measure", "library_version", "library_path", "FORMATS", "BACKING_POLICIES",
-    "PREALLOCATIONS", "COUNTERS",
+    "PREALLOCATIONS", "COUNTERS", "set_log_handler", "LOG_LEVELS",
     # the OSError subclasses a gluvirt.Error may also be (gluvirt/_errors.py)
     "BlockingIOError", "BrokenPipeError", "ChildProcessError", "ConnectionAbortedError",
     "ConnectionRefusedError", "ConnectionResetError", "FileExistsError", "FileNotFoundError",

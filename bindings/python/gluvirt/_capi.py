@@ -68,9 +68,14 @@ COMPLETE_FN = CFUNCTYPE(None, c_void_p, c_int64)
 RELEASE_FN = CFUNCTYPE(None, c_void_p)
 # typedef int (*gluvirt_progress_fn)(void *user_data, uint64_t done, uint64_t total);
 PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_uint64, c_uint64)
+# typedef void (*gluvirt_log_fn)(int level, const char *message, void *opaque);
+LOG_FN = CFUNCTYPE(None, c_int, c_char_p, c_void_p)
+# typedef void (*gluvirt_log_free_fn)(void *opaque);
+LOG_FREE_FN = CFUNCTYPE(None, c_void_p)
 #: C callback typedef name -> ctypes function type.
 CALLBACKS = {"gluvirt_complete_fn": COMPLETE_FN, "gluvirt_release_fn": RELEASE_FN,
-             "gluvirt_progress_fn": PROGRESS_FN}
+             "gluvirt_progress_fn": PROGRESS_FN, "gluvirt_log_fn": LOG_FN,
+             "gluvirt_log_free_fn": LOG_FREE_FN}
 
 #: What a failed call returns: a NULL pointer, -1 (any negative value), or
 #: nothing that tells (the caller looks at the result itself).
@@ -86,6 +91,7 @@ PROTOTYPES = {
     "gluvirt_errno": (c_int, [], RAW),
     "gluvirt_version": (c_char_p, [], RAW),
     "gluvirt_free": (None, [c_void_p], RAW),
+    "gluvirt_set_log_handler": (c_int, [LOG_FN, c_void_p, LOG_FREE_FN, ENUM], NEGATIVE),
     # uri.h
     "gluvirt_uri_parse": (URI, [c_char_p], NULL),
     "gluvirt_uri_new": (URI, [c_char_p, c_char_p], NULL),
@@ -149,6 +155,11 @@ PROTOTYPES = {
     "gluvirt_image_discard": (c_int, [IMAGE, c_uint64, c_uint64], NEGATIVE),
     "gluvirt_image_write_zeroes": (c_int, [IMAGE, c_uint64, c_uint64], NEGATIVE),
     "gluvirt_image_truncate": (c_int, [IMAGE, c_uint64], NEGATIVE),
+    "gluvirt_image_pwrite_flags":
+        (c_ssize_t, [IMAGE, c_void_p, c_size_t, c_uint64, c_uint], NEGATIVE),
+    "gluvirt_image_pwritev_flags":
+        (c_ssize_t, [IMAGE, POINTER(Iovec), c_int, c_uint64, c_uint], NEGATIVE),
+    "gluvirt_image_write_zeroes_flags": (c_int, [IMAGE, c_uint64, c_uint64, c_uint], NEGATIVE),
     # image.h: description
     "gluvirt_image_info_int": (c_int64, [IMAGE, ENUM], RAW),
     "gluvirt_image_info_string": (c_char_p, [IMAGE, ENUM], RAW),
@@ -170,6 +181,12 @@ PROTOTYPES = {
         (c_int, [IMAGE, c_uint64, c_uint64, COMPLETE_FN, c_void_p, RELEASE_FN], NEGATIVE),
     "gluvirt_image_aio_write_zeroes":
         (c_int, [IMAGE, c_uint64, c_uint64, COMPLETE_FN, c_void_p, RELEASE_FN], NEGATIVE),
+    "gluvirt_image_aio_write_flags":
+        (c_int, [IMAGE, c_void_p, c_size_t, c_uint64, c_uint, COMPLETE_FN, c_void_p, RELEASE_FN],
+         NEGATIVE),
+    "gluvirt_image_aio_write_zeroes_flags":
+        (c_int, [IMAGE, c_uint64, c_uint64, c_uint, COMPLETE_FN, c_void_p, RELEASE_FN],
+         NEGATIVE),
     "gluvirt_image_completion_fd": (c_int, [IMAGE], NEGATIVE),
     "gluvirt_image_dispatch": (c_int, [IMAGE], NEGATIVE),
     "gluvirt_image_in_flight": (c_int, [IMAGE], NEGATIVE),

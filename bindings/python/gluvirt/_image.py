@@ -16,6 +16,7 @@ FORMATS = {"raw": 0, "qcow2": 1, "probe": 2}          # enum gluvirt_format
 BACKING_POLICIES = {"same-store": 0, "any": 1, "none": 2}  # enum gluvirt_backing_policy
 COMPLETION_POLL = 1                                     # enum gluvirt_completion_mode
 LOCKING_MODES = {"on": 0, "off": 1}                     # enum gluvirt_locking_mode
+REQ_FUA, REQ_MAY_TRIM, REQ_NO_FALLBACK = 1, 2, 4        # GLUVIRT_REQ_* (image.h)
 
 
 def open(target, format=None, writable=False, pool=None, **options):
@@ -276,11 +277,16 @@ class Image(HandleOwner):
         _check_range(offset, len(target))
         return lib.gluvirt_image_pread(self._live(), target, len(target), offset)
 
-    def pwrite(self, data, offset):
+    def pwrite(self, data, offset, fua=False):
         """Write all of data at offset (bytes-like); returns len(data).
-        Writing past the end fails with EINVAL (truncate() first)."""
+        Writing past the end fails with EINVAL (truncate() first).
+        fua=True: the write is durable when the call returns (the data and
+        the metadata it needed are flushed)."""
         source, length = _readable_view(data)
         _check_range(offset, length)
+        if fua:
+            return lib.gluvirt_image_pwrite_flags(self._live(), source, length, offset,
+                                                  REQ_FUA)
         return lib.gluvirt_image_pwrite(self._live(), source, length, offset)
 
     def flush(self):
@@ -292,10 +298,27 @@ class Image(HandleOwner):
         _check_range(offset, length)
         lib.gluvirt_image_discard(self._live(), offset, length)
 
-    def write_zeroes(self, offset, length):
-        """Make the range read back as zeros."""
+    def write_zeroes(self, offset, length, fua=False, may_trim=None, no_fallback=False):
+        """Make the range read back as zeros.
+
+        may_trim=True lets the image free the range (qcow2 v3 frees the
+        clusters, raw punches a hole); False keeps it allocated; None (the
+        default) does what the library did before 1.2 (qcow2 frees, raw
+        keeps).  no_fallback=True asks for a fast zeroing: where the library
+        would have to write zeros it raises gluvirt.Error with ENOTSUP and
+        changes nothing.  fua=True: durable when the call returns."""
         _check_range(offset, length)
-        lib.gluvirt_image_write_zeroes(self._live(), offset, length)
+        if may_trim is None and not fua and not no_fallback:
+            lib.gluvirt_image_write_zeroes(self._live(), offset, length)
+            return
+        lib.gluvirt_image_write_zeroes_flags(self._live(), offset, length,
+                                             self._zero_flags(fua, may_trim, no_fallback))
+
+    def _zero_flags(self, fua, may_trim, no_fallback):
+        if may_trim is None:  # the plain call's choice (gluvirt_image_write_zeroes)
+            may_trim = self.format != "raw"
+        return ((REQ_FUA if fua else 0) | (REQ_MAY_TRIM if may_trim else 0) |
+                (REQ_NO_FALLBACK if no_fallback else 0))
 
     def truncate(self, size):
         """Set the virtual size (raw images)."""
@@ -391,15 +414,26 @@ class Image(HandleOwner):
                                   lambda h, token: lib.gluvirt_image_aio_read(
                                       h, buffer, length, offset, _COMPLETE, token, _NO_RELEASE))
 
-    def pwrite_async(self, data, offset):
+    def pwrite_async(self, data, offset, fua=False):
         """Like pwrite(), without blocking the event loop; an awaitable.
         data is copied at once: the caller may reuse it straight away."""
         source, length = _readable_view(data)
         _check_range(offset, length)
         buffer = ctypes.create_string_buffer(ctypes.string_at(source, length), length)
+        flags = REQ_FUA if fua else 0
         return self._submit("write of %d bytes at offset %d" % (length, offset), buffer,
-                            lambda h, token: lib.gluvirt_image_aio_write(
-                                h, buffer, length, offset, _COMPLETE, token, _NO_RELEASE))
+                            lambda h, token: lib.gluvirt_image_aio_write_flags(
+                                h, buffer, length, offset, flags, _COMPLETE, token,
+                                _NO_RELEASE))
+
+    async def write_zeroes_async(self, offset, length, fua=False, may_trim=None,
+                                 no_fallback=False):
+        """Like write_zeroes(), without blocking the event loop."""
+        _check_range(offset, length)
+        flags = self._zero_flags(fua, may_trim, no_fallback)
+        await self._submit("zeroing of %d bytes at offset %d" % (length, offset), None,
+                           lambda h, token: lib.gluvirt_image_aio_write_zeroes_flags(
+                               h, offset, length, flags, _COMPLETE, token, _NO_RELEASE))
 
     async def flush_async(self):
         """Like flush(): done when every write completed before it is durable."""
