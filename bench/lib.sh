@@ -166,3 +166,40 @@ make_random_images() {
 
 # load_average: the first three fields of /proc/loadavg.
 load_average() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# parse_size_options USAGE HELP_LAST_LINE ARGS...: the options of the scripts
+# that take --volume V, --size MIB and --reps N (and -h, which prints the
+# script's header comment up to line HELP_LAST_LINE).  Sets volume,
+# size_mib, reps (from the defaults already set) and scale
+# (GLUVIRT_BENCH_SCALE, default 1), each checked.
+parse_size_options() {
+    local usage=$1 help_end=$2
+    shift 2
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --volume) [ $# -ge 2 ] || die "$usage"; volume=$2; shift 2 ;;
+        --volume=*) volume=${1#--volume=}; shift ;;
+        --size) [ $# -ge 2 ] || die "$usage"; size_mib=$2; shift 2 ;;
+        --size=*) size_mib=${1#--size=}; shift ;;
+        --reps) [ $# -ge 2 ] || die "$usage"; reps=$2; shift 2 ;;
+        --reps=*) reps=${1#--reps=}; shift ;;
+        -h | --help) sed -n "2,${help_end}s/^# \{0,1\}//p" "$0"; exit 0 ;;
+        *) echo "$usage" >&2; exit 2 ;;
+        esac
+    done
+    check_reps "$reps"
+    case $size_mib in '' | *[!0-9]* | 0) die "--size wants MiB, a whole number above 0, not '$size_mib'" ;; esac
+    scale=${GLUVIRT_BENCH_SCALE:-1}
+    case $scale in '' | *[!0-9]* | 0) die "GLUVIRT_BENCH_SCALE wants a whole number above 0, not '$scale'" ;; esac
+}
+
+# start_bench VOLUME: root, a configured tree and qemu-img checked,
+# tools/gluvirt built, the test cluster up with VOLUME started, and its
+# variables set (cluster_env).
+start_bench() {
+    check_root_and_tree
+    command -v qemu-img >/dev/null || die "qemu-img is missing (apt-get install -y qemu-utils)"
+    build tools/gluvirt
+    cluster_up "$1"
+    cluster_env
+}

@@ -27,35 +27,9 @@ set -euo pipefail
 volume=gv1
 size_mib=1024
 reps=1
-scale=${GLUVIRT_BENCH_SCALE:-1}
+parse_size_options "usage: bench/run-qcow2-write-bench.sh [--volume V] [--size MIB] [--reps N]" 24 "$@"
 
-usage() {
-    echo "usage: bench/run-qcow2-write-bench.sh [--volume V] [--size MIB] [--reps N]" >&2
-    exit 2
-}
-
-while [ $# -gt 0 ]; do
-    case $1 in
-    --volume) [ $# -ge 2 ] || usage; volume=$2; shift 2 ;;
-    --volume=*) volume=${1#--volume=}; shift ;;
-    --size) [ $# -ge 2 ] || usage; size_mib=$2; shift 2 ;;
-    --size=*) size_mib=${1#--size=}; shift ;;
-    --reps) [ $# -ge 2 ] || usage; reps=$2; shift 2 ;;
-    --reps=*) reps=${1#--reps=}; shift ;;
-    -h | --help) sed -n '2,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    *) usage ;;
-    esac
-done
-check_reps "$reps"
-case $size_mib in '' | *[!0-9]* | 0) die "--size wants MiB, a whole number above 0, not '$size_mib'" ;; esac
-case $scale in '' | *[!0-9]* | 0) die "GLUVIRT_BENCH_SCALE wants a whole number above 0, not '$scale'" ;; esac
-
-check_root_and_tree
-command -v qemu-img >/dev/null || die "qemu-img is missing (apt-get install -y qemu-utils)"
-
-build tools/gluvirt
-cluster_up "$volume"
-cluster_env
+start_bench "$volume"
 base=gluster://$host/$volume
 qcow2_uri=$base/write-bench.qcow2
 raw_uri=$base/write-bench.raw
