@@ -13,7 +13,7 @@
 # random bytes, written by qemu-img convert.  gluvirt bench and fio run on
 # the same raw file.  Every pair of runs goes in ABBA order; --reps (default
 # 1) repeats the ABBA pair, and the tables show medians.  Runs are short (a
-# second or two for gluvirt); GLUVIRT_BENCH_SCALE (default 1) multiplies
+# few seconds for gluvirt); GLUVIRT_BENCH_SCALE (default 1) multiplies
 # every request count for longer ones.  GLUVIRT_BUILDDIR names another build
 # directory; GLUVIRT_NETNS and GLUVIRT_CLUSTER_BASE as for the cluster
 # scripts.  See bench/README.md.
@@ -35,7 +35,7 @@ qcow2_uri=gluster://$host/$volume/random-bench.qcow2
 logs=$(mktemp -d /tmp/random-bench.XXXXXX)
 make_random_images "$logs" "$size_mib" "$qcow2_uri" "$raw_uri"
 
-# Requests per run at each depth: a second or two of gluvirt's I/O each.
+# Requests per run at each depth: a few seconds of gluvirt's I/O each.
 declare -A counts=([1]=3000 [8]=12000 [32]=24000 [128]=24000)
 depths=(1 8 32 128)
 warm_up_count=3000
