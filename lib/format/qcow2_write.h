@@ -77,7 +77,7 @@ struct qcow2_writer {
     unsigned clock;
 
     /* (meta) Data clusters counted on disk (refcount 1, written and
-     * flushed) that no entry points at yet, in ascending order from
+     * flushed) that no entry points at yet, in the order allocated from
      * reserved[reserved_first]: qcow2_take_data_clusters. */
     uint64_t reserved[QCOW2_RESERVE_SLOTS];
     unsigned reserved_first, reserved_count;
