@@ -47,11 +47,8 @@ done
 check_reps "$reps"
 
 check_root_and_tree
-for tool in qemu-img fio /usr/bin/python3; do
-    command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y qemu-utils fio python3)"
-done
-fio --enghelp=gfapi_async >/dev/null 2>&1 ||
-    die "this fio has no gfapi_async engine (Debian's fio package has it)"
+command -v qemu-img >/dev/null || die "qemu-img is missing (apt-get install -y qemu-utils)"
+check_fio
 
 build tools/gluvirt
 cluster_up "$volume"
@@ -59,17 +56,6 @@ cluster_env
 uri=gluster://$host/$volume/$image
 
 logs=$(mktemp -d /tmp/image-bench.XXXXXX)
-
-# from_fio KEY LOG: IOPS and bandwidth of fio's JSON report.
-from_fio() {
-    local figures
-    figures=$(/usr/bin/python3 -c '
-import json, sys
-read = json.load(open(sys.argv[1]))["jobs"][0]["read"]
-print("%.1f %.1f" % (read["iops"], read["bw_bytes"] / 1048576))' "$2") ||
-        die "cannot read fio's JSON report in $2"
-    record "$1" "$figures"
-}
 
 # The cases: name, request size (bytes), depth, requests per run, access, peers.
 # fio's gfapi engine (synchronous) has no queue: it is compared at depth 1 only.

@@ -62,30 +62,7 @@ raw_uri=gluster://$host/$volume/qcow2-bench.raw
 logs=$(mktemp -d /tmp/qcow2-bench.XXXXXX)
 
 # ---------------------------------------------------------------- the images
-echo "run-qcow2-bench.sh: making $qcow2_uri and $raw_uri ($size_mib MiB of random bytes;" \
-    "qemu-img waits ~10 s for glfs_fini); logs in $logs" >&2
-head -c $((size_mib << 20)) /dev/urandom >"$logs/source.raw"
-# The two conversions run side by side: each spends most of its time waiting.
-in_netns qemu-img convert -f raw -O qcow2 "$logs/source.raw" "$qcow2_uri" \
-    >"$logs/make-qcow2.log" 2>&1 &
-qcow2_pid=$!
-in_netns qemu-img convert -f raw -O raw "$logs/source.raw" "$raw_uri" >"$logs/make-raw.log" 2>&1 &
-raw_pid=$!
-wait "$qcow2_pid" || die "qemu-img convert -O qcow2 failed: $(cat "$logs/make-qcow2.log")"
-wait "$raw_pid" || die "qemu-img convert -O raw failed: $(cat "$logs/make-raw.log")"
-rm -f "$logs/source.raw"
-
-# Every cluster of the qcow2 image holds data, and both images hold the
-# same bytes (gluvirt reads them; qemu-img wrote them).
-run "$logs/map.log" "$gluvirt" map -f qcow2 --output=json "$qcow2_uri"
-if ! grep -q '"data": true' "$logs/map.log" || grep -q '"data": false' "$logs/map.log"; then
-    die "the qcow2 image is not fully allocated: $(head -n 5 "$logs/map.log")"
-fi
-# shellcheck disable=SC2016 # expanded by the inner shell
-in_netns bash -c '"$1" convert -f qcow2 -O raw "$2" - | cmp - <("$1" convert -f raw -O raw "$3" -)' \
-    sh "$gluvirt" "$qcow2_uri" "$raw_uri" >"$logs/cmp.log" 2>&1 ||
-    die "the qcow2 and raw images do not read the same: $(cat "$logs/cmp.log")"
-echo "run-qcow2-bench.sh: both images read back the same $size_mib MiB" >&2
+make_random_images "$logs" "$size_mib" "$qcow2_uri" "$raw_uri"
 
 # ---------------------------------------------------------------- the runs
 # The cases: name, request size (bytes), depth, requests per run (sequential

@@ -477,7 +477,8 @@ int qcow2_check_op(struct glv_format *f, unsigned fix, int storage_writable,
         pthread_mutex_lock(&own->meta_lock);
         if (fix)
             pthread_rwlock_wrlock(&own->in_place);
-        if (qcow2_refcount_writeback(q) < 0) {
+        /* Clusters counted ahead for allocations would read as leaks. */
+        if (qcow2_drop_reserve(q) < 0 || qcow2_refcount_writeback(q) < 0) {
             r->check_errors++;
             rc = -1;
             goto unlock;

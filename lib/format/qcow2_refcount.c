@@ -440,6 +440,70 @@ int qcow2_free_cluster(struct qcow2_image *q, uint64_t cluster_offset)
     return 0;
 }
 
+/* ------------------------------------------------------------ the reserve */
+
+/* Clusters to count ahead of need: QCOW2_RESERVE_AHEAD, fewer for large ones. */
+static unsigned reserve_ahead(const struct qcow2_image *q)
+{
+    uint64_t by_bytes = QCOW2_RESERVE_BYTES >> q->cluster_bits;
+
+    return by_bytes < QCOW2_RESERVE_AHEAD ? (unsigned)by_bytes : QCOW2_RESERVE_AHEAD;
+}
+
+/* Count count + reserve_ahead() new clusters, commit them, add them to the reserve. */
+static int refill_reserve(struct qcow2_image *q, unsigned count)
+{
+    struct qcow2_writer *w = q->writer;
+    unsigned want = count + reserve_ahead(q), added = 0;
+
+    memmove(w->reserved, w->reserved + w->reserved_first, w->reserved_count * sizeof *w->reserved);
+    w->reserved_first = 0;
+    if (want > QCOW2_RESERVE_SLOTS - w->reserved_count)
+        want = QCOW2_RESERVE_SLOTS - w->reserved_count;
+    for (; added < want; added++)
+        if (qcow2_alloc_cluster(q, &w->reserved[w->reserved_count + added]) < 0)
+            break;
+    /* Short of what this call needs: nothing is added. */
+    if ((added < want && w->reserved_count + added < count) || qcow2_refcount_commit(q) < 0) {
+        while (added-- > 0)
+            qcow2_free_cluster(q, w->reserved[w->reserved_count + added]);
+        qcow2_refcount_writeback(q);
+        return -1;
+    }
+    w->reserved_count += added;
+    return 0;
+}
+
+int qcow2_take_data_clusters(struct qcow2_image *q, unsigned count, uint64_t *offsets)
+{
+    struct qcow2_writer *w = q->writer;
+
+    if (count > QCOW2_RESERVE_SLOTS - QCOW2_RESERVE_AHEAD) {
+        glv_set_error(EINVAL, "%s: %u clusters asked of the reserve at once, more than %d",
+                      q->base.storage->name, count,
+                      QCOW2_RESERVE_SLOTS - QCOW2_RESERVE_AHEAD);
+        return -1;
+    }
+    if (w->reserved_count < count && refill_reserve(q, count) < 0)
+        return -1;
+    memcpy(offsets, w->reserved + w->reserved_first, count * sizeof *offsets);
+    w->reserved_first += count;
+    w->reserved_count -= count;
+    return 0;
+}
+
+int qcow2_drop_reserve(struct qcow2_image *q)
+{
+    struct qcow2_writer *w = q->writer;
+    int rc = 0;
+
+    for (unsigned i = 0; i < w->reserved_count; i++)
+        if (qcow2_free_cluster(q, w->reserved[w->reserved_first + i]) < 0)
+            rc = -1;
+    w->reserved_first = w->reserved_count = 0;
+    return rc;
+}
+
 void qcow2_refcount_release(struct qcow2_writer *w)
 {
     for (unsigned i = 0; i < QCOW2_REFBLOCK_SLOTS; i++)

@@ -164,6 +164,19 @@ static void mark_clean(struct qcow2_image *q)
         qcow2_header_update_incompatible(q, 0, QCOW2_INCOMPAT_DIRTY);
 }
 
+/* The clusters counted ahead for allocations are given back (written and
+ * flushed) before the image closes; an image found damaged keeps them (a
+ * leak, which a repair gives back). */
+static void drop_reserve(struct qcow2_image *q)
+{
+    struct qcow2_writer *w = q->writer;
+
+    if (!w->reserved_count || w->corrupt)
+        return;
+    if (qcow2_drop_reserve(q) == 0 && qcow2_refcount_writeback(q) == 0)
+        qcow2_flush_file(q);
+}
+
 int qcow2_writer_open(struct qcow2_image *q)
 {
     struct qcow2_writer *w;
@@ -202,6 +215,7 @@ void qcow2_writer_free(struct qcow2_image *q)
 
     if (!w)
         return;
+    drop_reserve(q);
     mark_clean(q);
     qcow2_refcount_release(w);
     free(w->zeros);

@@ -8,7 +8,9 @@
  *
  * Any other cluster (unallocated, zero, compressed, or shared) gets a new
  * one, under meta_lock, in QEMU's order:
- *   1. the new cluster's refcount raised, written and flushed;
+ *   1. the new cluster's refcount raised, written and flushed (taken from
+ *      a reserve counted ahead, so that one flush serves many allocations:
+ *      qcow2_take_data_clusters);
  *   2. the guest's bytes written to it, with the rest of the cluster copied
  *      from where the guest read it before: the old cluster (decompressed
  *      when compressed), zeros, or the backing file;
@@ -40,6 +42,8 @@
 
 /* Clusters one allocation round handles at most (one meta_lock hold). */
 #define MAX_RUN 64
+_Static_assert(MAX_RUN <= QCOW2_RESERVE_SLOTS - QCOW2_RESERVE_AHEAD,
+               "one allocation round fits in the reserve");
 
 static struct qcow2_image *qcow2(struct glv_format *f)
 {
@@ -407,19 +411,14 @@ static int allocate_and_write(struct write_request *r, uint64_t from, uint64_t l
     bytes = (k << q->cluster_bits) - in_cluster;
     *done = bytes < len ? bytes : len;
 
-    for (uint64_t j = 0; j < k; j++) {
-        if (q->data_file) {
-            /* An external data file maps the disk one to one and has no
-             * refcounts (as QEMU allocates there). */
+    if (q->data_file) {
+        /* An external data file maps the disk one to one and has no
+         * refcounts (as QEMU allocates there). */
+        for (uint64_t j = 0; j < k; j++)
             fresh[j] = (cluster + j) << q->cluster_bits;
-        } else if (qcow2_alloc_cluster(q, &fresh[j]) < 0) {
-            while (j-- > 0)
-                qcow2_free_cluster(q, fresh[j]);
-            return -1;
-        }
+    } else if (qcow2_take_data_clusters(q, (unsigned)k, fresh) < 0) {
+        return -1;
     }
-    if (!q->data_file && qcow2_refcount_commit(q) < 0)
-        goto out;
     for (uint64_t j = 0, at = 0; j < k; j++) {
         uint64_t gc = (cluster + j) << q->cluster_bits;
         uint64_t piece = (j == 0 ? cs - in_cluster : cs);

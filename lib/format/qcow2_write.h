@@ -49,6 +49,15 @@ enum qcow2_metadata_kind {
 /* Refcount blocks kept in memory (the writer's own cache, used under meta_lock). */
 #define QCOW2_REFBLOCK_SLOTS 8
 
+/*
+ * Data clusters one refcount commit counts ahead of need (at most; fewer
+ * when a cluster is larger than 64 KiB, QCOW2_RESERVE_BYTES in all), and
+ * the room for them plus one allocation round's (MAX_RUN in qcow2_write.c).
+ */
+#define QCOW2_RESERVE_AHEAD 32
+#define QCOW2_RESERVE_BYTES (2u << 20)
+#define QCOW2_RESERVE_SLOTS 96
+
 struct qcow2_refblock_slot {
     uint64_t offset;            /* host offset of the block; 0: slot empty */
     unsigned char *data;        /* the block as on disk (big-endian counts) */
@@ -69,6 +78,12 @@ struct qcow2_writer {
     uint32_t refblock_bits;         /* log2 of the refcounts one block holds */
     struct qcow2_refblock_slot slots[QCOW2_REFBLOCK_SLOTS];
     unsigned clock;
+
+    /* (meta) Data clusters counted on disk (refcount 1, written and
+     * flushed) that no entry points at yet, in the order allocated from
+     * reserved[reserved_first]: qcow2_take_data_clusters. */
+    uint64_t reserved[QCOW2_RESERVE_SLOTS];
+    unsigned reserved_first, reserved_count;
 
     uint64_t free_cluster_index;    /* (meta) no free cluster lies below it */
     uint64_t alloc_end;             /* (meta) clusters from here on are all free */
@@ -169,6 +184,26 @@ int qcow2_refcount_incref(struct qcow2_image *q, uint64_t cluster_offset);
 /* Allocate count clusters in one run (tables that span clusters), each
  * counted 1 in the block cache; *cluster_offset the first.  0 or -1. */
 int qcow2_alloc_clusters(struct qcow2_image *q, uint64_t count, uint64_t *cluster_offset);
+
+/*
+ * count (at most QCOW2_RESERVE_SLOTS - QCOW2_RESERVE_AHEAD) new data
+ * clusters into offsets, each counted once and that count already on disk
+ * (written and flushed), so an L2 entry may point at them at once.  They
+ * come from the writer's reserve; when it runs short, this allocates
+ * count plus up to QCOW2_RESERVE_AHEAD more and commits them with one
+ * flush, instead of one flush per allocation.  A crash leaks the reserve
+ * (qemu-img check -r leaks, gluvirt check --repair give it back); it never
+ * leaves an entry pointing at a cluster counted free.  0 or -1.
+ */
+int qcow2_take_data_clusters(struct qcow2_image *q, unsigned count, uint64_t *offsets);
+
+/*
+ * Give the reserve back: each cluster's count dropped to 0 in the block
+ * cache (written by the next qcow2_refcount_writeback).  Before the image
+ * closes, and before a check that counts references (a reserved cluster
+ * would be a leak there).  0 or -1.
+ */
+int qcow2_drop_reserve(struct qcow2_image *q);
 
 /* ------------------------------------------------------------ qcow2_write.c (meta) */
 
