@@ -104,7 +104,7 @@ static void bench_usage(FILE *out)
             "  -s SIZE       bytes per request (default %d)\n"
             "  -S STEP       distance between the offsets of two requests (default SIZE);\n"
             "                an offset that would pass the end of the image wraps round\n"
-            "  -t CACHE      none (direct I/O) or writeback (default)\n"
+            "  -t CACHE      none (direct I/O; raw images) or writeback (default)\n"
             "  -w            write requests instead of reads (the image must be writable)\n"
             "  --pattern P   seq: offsets advance by STEP (default); rand: each request\n"
             "                picks OFFSET + k * STEP at random (seeded, repeatable);\n"

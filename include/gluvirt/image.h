@@ -41,7 +41,10 @@ GLUVIRT_API int gluvirt_open_options_set_format(gluvirt_open_options *options,
                                                 gluvirt_format format);
 /* Open for writing too (default: read-only).  Since 1.0. */
 GLUVIRT_API int gluvirt_open_options_set_writable(gluvirt_open_options *options, int writable);
-/* Ask for direct I/O (O_DIRECT), bypassing caches, where the storage allows.  Since 1.0. */
+/* Ask for direct I/O (O_DIRECT), bypassing caches, where the storage allows;
+ * buffers, offsets and lengths must then suit the storage's block size.  Raw
+ * images only: opening a qcow2 image (or a backing chain with one) with it
+ * fails with ENOTSUP.  Since 1.0. */
 GLUVIRT_API int gluvirt_open_options_set_direct(gluvirt_open_options *options, int direct);
 
 /* The size of the qcow2 driver's L2 table cache in bytes (default 4 MiB:

@@ -241,6 +241,15 @@ static int open_format(gluvirt_image *image, const struct open_request *req,
     if (glv_image_lock(image->storage, image->name, o, image->writable || image->repairable,
                        format == GLUVIRT_FORMAT_QCOW2) < 0)
         return -1;
+    if (format == GLUVIRT_FORMAT_QCOW2 && o->direct) {
+        /* The driver reads and writes its metadata in pieces smaller than
+         * a block, at offsets direct I/O refuses (EINVAL from the storage,
+         * which would name no cause). */
+        glv_set_error(ENOTSUP, "%s is a qcow2 image, which this version cannot open with direct "
+                      "I/O (O_DIRECT, cache=none): open it without the direct option "
+                      "(gluvirt: without -t none)", image->name);
+        return -1;
+    }
     if (format == GLUVIRT_FORMAT_QCOW2) {
         struct glv_qcow2_options q = {o->l2_cache_size, snapshot,
                                       glv_image_sibling_opener(ctx), image->writable};

@@ -161,6 +161,11 @@ expect_refusal "a json: backing name is refused" 'json:{' \
 expect_refusal "a json: backing name is refused with --backing any too" 'json:{' \
     "$GLUVIRT" map -f qcow2 --backing any --output=json json.qcow2
 
+# Direct I/O is for raw images: a qcow2 image says so instead of failing a
+# metadata read with a bare EINVAL.
+expect_refusal "a qcow2 image with direct I/O is refused, naming the option" \
+    "without -t none" "$GLUVIRT" bench -f qcow2 -t none -c 1 plain.qcow2
+
 qimg convert -f qcow2 -O raw file.qcow2 ref.raw
 expect_pass "convert --backing any reads a file: name" \
     "$GLUVIRT" convert -f qcow2 --backing any -O raw file.qcow2 out.raw
