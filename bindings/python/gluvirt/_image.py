@@ -1,10 +1,13 @@
 """gluvirt.open() and gluvirt.Image: a disk image (gluvirt_image)."""
 
+from __future__ import annotations
+
 import asyncio
 import ctypes
 import errno
 import itertools
 import os
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Union
 
 from gluvirt import _check, _describe, _verbs
 from gluvirt._capi import COMPLETE_FN, RELEASE_FN, Error, decode, encode, lib
@@ -18,8 +21,15 @@ COMPLETION_POLL = 1                                     # enum gluvirt_completio
 LOCKING_MODES = {"on": 0, "off": 1}                     # enum gluvirt_locking_mode
 REQ_FUA, REQ_MAY_TRIM, REQ_NO_FALLBACK = 1, 2, 4        # GLUVIRT_REQ_* (image.h)
 
+# What the annotations below mean by a bytes-like object (bytes, bytearray,
+# memoryview, mmap, array ...), a progress callback and a JSON-like dict.
+BytesLike = Union[bytes, bytearray, memoryview, Any]
+Progress = Optional[Callable[[int, int], Any]]
+Target = Union[str, "os.PathLike[str]", Uri]
 
-def open(target, format=None, writable=False, pool=None, **options):
+
+def open(target: Target, format: Optional[str] = None, writable: bool = False,
+         pool: Optional[Pool] = None, **options: Any) -> Image:
     """Open a disk image and return an Image.
 
     target    a gluster URI ("gluster://host/volume/dir/vm.qcow2"), a Uri, or
@@ -205,7 +215,7 @@ class Image(HandleOwner):
 
     # ------------------------------------------------------------ lifetime
 
-    def close(self):
+    def close(self) -> None:
         """Wait for requests in flight, flush a writable image, close it.
         Raises gluvirt.Error when the final flush failed (closed all the same)."""
         if self._handle and self._parent is None:
@@ -221,33 +231,33 @@ class Image(HandleOwner):
             self._pool = None
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         # A backing layer's handle belongs to its top image and goes with it.
         return not self._handle or (self._parent is not None and self._parent.closed)
 
     # ------------------------------------------------------------ properties
 
     @property
-    def filename(self):
+    def filename(self) -> str:
         """The target as it was opened."""
         return self._name
 
     @property
-    def writable(self):
+    def writable(self) -> bool:
         return self._writable
 
     @property
-    def size(self):
+    def size(self) -> int:
         """The virtual size in bytes."""
         return lib.gluvirt_image_size(self._live())
 
     @property
-    def format(self):
+    def format(self) -> str:
         """The format being read: "raw" or "qcow2"."""
         return decode(lib.gluvirt_image_format(self._live()))
 
     @property
-    def backing(self):
+    def backing(self) -> Optional[Image]:
         """The backing image (an Image that lives as long as this one), or None."""
         layer = lib.gluvirt_image_backing(self._live())
         if not layer:
@@ -255,7 +265,7 @@ class Image(HandleOwner):
         name = decode(lib.gluvirt_image_info_string(layer, _describe.INFO_FILENAME))
         return Image(layer, name, False, self._pool, parent=self)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self.closed:
             return "<gluvirt.Image %r (closed)>" % self._name
         return "<gluvirt.Image %r format=%s size=%d%s>" % (
@@ -263,21 +273,21 @@ class Image(HandleOwner):
 
     # ------------------------------------------------------------ synchronous I/O
 
-    def pread(self, length, offset):
+    def pread(self, length: int, offset: int) -> bytes:
         """Up to length bytes at offset: fewer only at the end of the image."""
         _check_range(offset, length)
         buffer = ctypes.create_string_buffer(length)
         n = lib.gluvirt_image_pread(self._live(), buffer, length, offset)
         return ctypes.string_at(buffer, n)
 
-    def pread_into(self, buffer, offset):
+    def pread_into(self, buffer: BytesLike, offset: int) -> int:
         """Read into a writable buffer (bytearray, memoryview, mmap ...) at
         offset; returns the bytes read."""
         target = _writable_view(buffer)
         _check_range(offset, len(target))
         return lib.gluvirt_image_pread(self._live(), target, len(target), offset)
 
-    def pwrite(self, data, offset, fua=False):
+    def pwrite(self, data: BytesLike, offset: int, fua: bool = False) -> int:
         """Write all of data at offset (bytes-like); returns len(data).
         Writing past the end fails with EINVAL (truncate() first).
         fua=True: the write is durable when the call returns (the data and
@@ -289,16 +299,17 @@ class Image(HandleOwner):
                                                   REQ_FUA)
         return lib.gluvirt_image_pwrite(self._live(), source, length, offset)
 
-    def flush(self):
+    def flush(self) -> None:
         """Make written data durable."""
         lib.gluvirt_image_flush(self._live())
 
-    def discard(self, offset, length):
+    def discard(self, offset: int, length: int) -> None:
         """The range's data is no longer needed (it may read back as anything)."""
         _check_range(offset, length)
         lib.gluvirt_image_discard(self._live(), offset, length)
 
-    def write_zeroes(self, offset, length, fua=False, may_trim=None, no_fallback=False):
+    def write_zeroes(self, offset: int, length: int, fua: bool = False,
+                     may_trim: Optional[bool] = None, no_fallback: bool = False) -> None:
         """Make the range read back as zeros.
 
         may_trim=True lets the image free the range (qcow2 v3 frees the
@@ -320,56 +331,60 @@ class Image(HandleOwner):
         return ((REQ_FUA if fua else 0) | (REQ_MAY_TRIM if may_trim else 0) |
                 (REQ_NO_FALLBACK if no_fallback else 0))
 
-    def truncate(self, size):
-        """Set the virtual size (raw images)."""
+    def truncate(self, size: int) -> None:
+        """Set the virtual size (raw and qcow2 images; qcow2 to a multiple of
+        512, growing or shrinking as resize(size, shrink=True) does)."""
         _check_range(size, 0)
         lib.gluvirt_image_truncate(self._live(), size)
 
     # ------------------------------------------------------------ verbs
 
-    def compare(self, other, strict=False, progress=None):
+    def compare(self, other: Image, strict: bool = False,
+                progress: Progress = None) -> Tuple[str, int]:
         """Compare with another image as qemu-img compare does: (result,
         offset), result "identical", "content-mismatch" (at offset),
         "size-mismatch" or "status-mismatch" (strict).  progress(done, total)
         returning true stops it with Error(ECANCELED)."""
         return _verbs.compare(self._live(), other._live(), strict, progress)
 
-    def measure(self, format="raw", progress=None, **options):
+    def measure(self, format: str = "raw", progress: Progress = None,
+                **options: Any) -> Dict[str, int]:
         """What qemu-img measure -O format prints for a copy of this image:
         {"required": N, "fully-allocated": N}; options as qemu-img's -o
         (cluster_size, compat, refcount_bits, extended_l2, preallocation,
         backing)."""
         return _verbs.measure(self._live(), 0, format, progress=progress, **options)
 
-    def resize(self, size, shrink=False):
+    def resize(self, size: int, shrink: bool = False) -> None:
         """Set the size of a raw or qcow2 image opened writable, as qemu-img
         resize does: a smaller size needs shrink=True."""
         _check_range(size, 0)
         _verbs.resize(self._live(), size, shrink)
 
-    def snapshot_create(self, name):
+    def snapshot_create(self, name: str) -> None:
         """Record the current state of a qcow2 image opened writable as an
         internal snapshot, as qemu-img snapshot -c does."""
         lib.gluvirt_image_snapshot_create(self._live(), encode(name, "name"))
 
-    def snapshot_apply(self, id_or_name):
+    def snapshot_apply(self, id_or_name: str) -> None:
         """Go back to an internal snapshot (by id, then by name), as
         qemu-img snapshot -a does."""
         lib.gluvirt_image_snapshot_apply(self._live(), encode(id_or_name, "id_or_name"))
 
-    def snapshot_delete(self, name):
+    def snapshot_delete(self, name: str) -> None:
         """Delete the internal snapshot named name, as qemu-img snapshot -d
         does."""
         lib.gluvirt_image_snapshot_delete(self._live(), encode(name, "name"))
 
     # ------------------------------------------------------------ description
 
-    def info(self, backing_chain=False):
+    def info(self, backing_chain: bool = False) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
         """What `gluvirt info --json` prints, as a dict (qemu-img info's keys);
         with backing_chain=True a list of them, one per layer, top first."""
         return _describe.describe(self._live(), self._name, backing_chain)
 
-    def check(self, repair=None, messages=None):
+    def check(self, repair: Optional[str] = None,
+              messages: Optional[List[str]] = None) -> Dict[str, Any]:
         """Check the image's metadata as `gluvirt check --output=json` does,
         and with repair="leaks" or "all" repair it (the image opened
         writable, or with repair=True): a dict with qemu-img check's JSON
@@ -381,7 +396,7 @@ class Image(HandleOwner):
         rebuilt (nothing is written then)."""
         return _check.check(self._live(), self._name, self.format, repair, messages)
 
-    def map(self, offset=0, length=None):
+    def map(self, offset: int = 0, length: Optional[int] = None) -> List[Dict[str, Any]]:
         """What `gluvirt map --output=json` prints: a list of dicts with keys
         start, length, depth, present, zero, data and, for runs stored in a
         file, offset (as qemu-img map's JSON)."""
@@ -393,20 +408,20 @@ class Image(HandleOwner):
 
     # ------------------------------------------------------------ asynchronous I/O
 
-    def fileno(self):
+    def fileno(self) -> int:
         """The completion fd: readable when dispatch() has callbacks to run."""
         return lib.gluvirt_image_completion_fd(self._live())
 
-    def dispatch(self):
+    def dispatch(self) -> int:
         """Run the completions that are ready; returns how many ran."""
         return lib.gluvirt_image_dispatch(self._live())
 
     @property
-    def in_flight(self):
+    def in_flight(self) -> int:
         """Asynchronous requests submitted and not yet completed."""
         return lib.gluvirt_image_in_flight(self._live())
 
-    async def pread_async(self, length, offset):
+    async def pread_async(self, length: int, offset: int) -> bytes:
         """Like pread(), without blocking the event loop."""
         _check_range(offset, length)
         buffer = ctypes.create_string_buffer(length)
@@ -414,7 +429,7 @@ class Image(HandleOwner):
                                   lambda h, token: lib.gluvirt_image_aio_read(
                                       h, buffer, length, offset, _COMPLETE, token, _NO_RELEASE))
 
-    def pwrite_async(self, data, offset, fua=False):
+    def pwrite_async(self, data: BytesLike, offset: int, fua: bool = False) -> Awaitable[int]:
         """Like pwrite(), without blocking the event loop; an awaitable.
         data is copied at once: the caller may reuse it straight away."""
         source, length = _readable_view(data)
@@ -426,8 +441,9 @@ class Image(HandleOwner):
                                 h, buffer, length, offset, flags, _COMPLETE, token,
                                 _NO_RELEASE))
 
-    async def write_zeroes_async(self, offset, length, fua=False, may_trim=None,
-                                 no_fallback=False):
+    async def write_zeroes_async(self, offset: int, length: int, fua: bool = False,
+                                 may_trim: Optional[bool] = None,
+                                 no_fallback: bool = False) -> None:
         """Like write_zeroes(), without blocking the event loop."""
         _check_range(offset, length)
         flags = self._zero_flags(fua, may_trim, no_fallback)
@@ -435,7 +451,7 @@ class Image(HandleOwner):
                            lambda h, token: lib.gluvirt_image_aio_write_zeroes_flags(
                                h, offset, length, flags, _COMPLETE, token, _NO_RELEASE))
 
-    async def flush_async(self):
+    async def flush_async(self) -> None:
         """Like flush(): done when every write completed before it is durable."""
         await self._submit("flush", None, lambda h, token: lib.gluvirt_image_aio_flush(
             h, _COMPLETE, token, _NO_RELEASE))

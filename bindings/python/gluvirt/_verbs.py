@@ -2,7 +2,10 @@
 the size an image would take, resize an image; what `gluvirt compare`,
 `gluvirt measure` and `gluvirt resize` run, with qemu-img's answers."""
 
+from __future__ import annotations
+
 import ctypes
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from gluvirt._capi import PROGRESS_FN, encode, lib
 
@@ -32,7 +35,8 @@ class _VerbOptions:
         self.handle = None
 
 
-def compare(a, b, strict=False, progress=None):
+def compare(a: Any, b: Any, strict: bool = False,
+            progress: Optional[Callable[[int, int], Any]] = None) -> Tuple[str, int]:
     """Compare two open images as qemu-img compare does.  Returns (result,
     offset): result is "identical", "content-mismatch" (offset: the 512-byte
     sector where they first differ), "size-mismatch" or "status-mismatch"
@@ -44,9 +48,11 @@ def compare(a, b, strict=False, progress=None):
     return COMPARE_RESULTS[result], offset.value
 
 
-def measure(source=None, size=0, format="raw", cluster_size=None, compat=None,
-            refcount_bits=None, extended_l2=False, preallocation="off", backing=False,
-            progress=None):
+def measure(source: Any = None, size: int = 0, format: str = "raw",
+            cluster_size: Optional[int] = None, compat: Optional[str] = None,
+            refcount_bits: Optional[int] = None, extended_l2: bool = False,
+            preallocation: str = "off", backing: bool = False,
+            progress: Optional[Callable[[int, int], Any]] = None) -> Dict[str, int]:
     """The sizes qemu-img measure prints, as {"required": N, "fully-allocated":
     N}, for a copy of source (an open image handle) or a new image of size
     bytes, in format "raw" or "qcow2" with qemu-img's -o options."""
@@ -69,7 +75,7 @@ def measure(source=None, size=0, format="raw", cluster_size=None, compat=None,
     return {"required": required.value, "fully-allocated": full.value}
 
 
-def resize(image, size, shrink=False):
+def resize(image: Any, size: int, shrink: bool = False) -> None:
     """Set a writable raw image's size; a smaller one needs shrink=True."""
     with _VerbOptions() as options:
         lib.gluvirt_verb_options_set_shrink(options, 1 if shrink else 0)
