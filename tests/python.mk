@@ -16,6 +16,9 @@
 #                       write -z [-u] and qemu-img check -U; set_log_handler
 #                       with a volfile server down, into logging, and gfapi's
 #                       log through the pipe on gv0
+#   test_qcow2_asyncio.py a seeded trace of asyncio writes, zeroings, discards
+#                       and flushes on a qcow2 image against qemu-io's, and
+#                       pread_into_async against qemu-img
 # The gluster tests fail without the test volumes when
 # GLUVIRT_REQUIRE_GLUSTER=1, else skip.
 TESTS += tests/python/run-pytest.sh
@@ -29,4 +32,5 @@ EXTRA_DIST += \
 	tests/python/test_errors.py \
 	tests/python/test_lock.py \
 	tests/python/test_check_local.py \
-	tests/python/test_flags_log.py
+	tests/python/test_flags_log.py \
+	tests/python/test_qcow2_asyncio.py

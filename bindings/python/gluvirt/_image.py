@@ -150,6 +150,8 @@ class _Request:
             number = -result
             return "set_exception", Error(number, "%s on %s: %s" % (
                 self.what, self.image.filename, os.strerror(number)))
+        if self.what.startswith("read into"):
+            return "set_result", result
         if self.what.startswith("read"):
             return "set_result", ctypes.string_at(self.buffer, result)
         if self.what.startswith("write"):
@@ -429,6 +431,16 @@ class Image(HandleOwner):
                                   lambda h, token: lib.gluvirt_image_aio_read(
                                       h, buffer, length, offset, _COMPLETE, token, _NO_RELEASE))
 
+    async def pread_into_async(self, buffer: BytesLike, offset: int) -> int:
+        """Like pread_into(), without blocking the event loop; the buffer
+        must stay unchanged in size until the read completes."""
+        target = _writable_view(buffer)
+        length = len(target)
+        _check_range(offset, length)
+        return await self._submit("read into a buffer of %d bytes at offset %d" % (
+            length, offset), target, lambda h, token: lib.gluvirt_image_aio_read(
+                h, target, length, offset, _COMPLETE, token, _NO_RELEASE))
+
     def pwrite_async(self, data: BytesLike, offset: int, fua: bool = False) -> Awaitable[int]:
         """Like pwrite(), without blocking the event loop; an awaitable.
         data is copied at once: the caller may reuse it straight away."""
@@ -450,6 +462,13 @@ class Image(HandleOwner):
         await self._submit("zeroing of %d bytes at offset %d" % (length, offset), None,
                            lambda h, token: lib.gluvirt_image_aio_write_zeroes_flags(
                                h, offset, length, flags, _COMPLETE, token, _NO_RELEASE))
+
+    async def discard_async(self, offset: int, length: int) -> None:
+        """Like discard(), without blocking the event loop."""
+        _check_range(offset, length)
+        await self._submit("discard of %d bytes at offset %d" % (length, offset), None,
+                           lambda h, token: lib.gluvirt_image_aio_discard(
+                               h, offset, length, _COMPLETE, token, _NO_RELEASE))
 
     async def flush_async(self) -> None:
         """Like flush(): done when every write completed before it is durable."""
