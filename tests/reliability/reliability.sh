@@ -6,7 +6,10 @@
 #   faults brick-kill rep3, vmstore        a brick killed while writing, each
 #                                          brick in turn while reading (sync
 #                                          and callback workers); no error,
-#                                          data and bricks match the model
+#                                          data and bricks match the model;
+#                                          a raw image on rep3, a qcow2 one
+#                                          on vmstore (qemu-img check clean
+#                                          afterwards)
 #   faults all-bricks-down rep3 kill       every brick killed: errors at once,
 #                                          I/O again once they are back
 #   faults all-bricks-down vmstore stop    every brick hung (SIGSTOP): errors

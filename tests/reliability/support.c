@@ -252,12 +252,21 @@ gluvirt_pool *rel_pool_new(const char *tag, unsigned linger_ms)
     return pool;
 }
 
+int rel_is_qcow2(const char *uri)
+{
+    size_t n = strlen(uri);
+
+    return n > 6 && strcmp(uri + n - 6, ".qcow2") == 0;
+}
+
 gluvirt_image *rel_open(gluvirt_pool *pool, const char *uri, int writable, unsigned depth)
 {
     gluvirt_open_options *options = gluvirt_open_options_new();
     gluvirt_image *image = NULL;
 
     if (options && gluvirt_open_options_set_writable(options, writable) == 0 &&
+        (!rel_is_qcow2(uri) ||
+         gluvirt_open_options_set_format(options, GLUVIRT_FORMAT_QCOW2) == 0) &&
         (depth == 0 || gluvirt_open_options_set_queue_depth(options, depth) == 0))
         image = gluvirt_image_open(pool, uri, options);
     gluvirt_open_options_free(options);

@@ -81,6 +81,10 @@ char *rel_uri(const char *host, const char *volume, const char *name);
 gluvirt_pool *rel_pool_new(const char *tag, unsigned linger_ms);
 gluvirt_image *rel_open(gluvirt_pool *pool, const char *uri, int writable, unsigned depth);
 
+/* Whether uri names a qcow2 image: the file name ends in .qcow2 (the tests
+ * name their images; nothing is probed).  rel_open opens those as qcow2. */
+int rel_is_qcow2(const char *uri);
+
 /*
  * rel_verify_image: read the whole image through a new pool (another gfapi
  * client, so nothing comes from the first one's caches) and compare it with
