@@ -8,6 +8,6 @@ apt-get install -y -qq --no-install-recommends \
     libglusterfs-dev glusterfs-server glusterfs-client zlib1g-dev libzstd-dev \
     libcriterion-dev abigail-tools clang libclang-rt-14-dev \
     qemu-utils qemu-block-extra \
-    python3-pytest nbdkit nbdkit-plugin-dev libnbd-bin scdoc valgrind \
+    python3-pytest nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd scdoc valgrind \
     iproute2 procps util-linux python3 ca-certificates git >/dev/null
 echo "install-deps: done"

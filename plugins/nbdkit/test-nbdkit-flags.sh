@@ -5,9 +5,9 @@
 # off) and 'write -z -u' (may_trim on) over NBD leave the qcow2 image with
 # the same map as the same commands run by qemu-io on a local copy (a kept
 # zero cluster with its offset, a freed one); a FUA write reads back; the
-# plugin's log= messages reach nbdkit's debug log.  (No NBD client here
-# sends NBD_CMD_FLAG_FAST_ZERO on its own: nbdsh is not installed; the
-# library's side of fast zero is tested in tests/qcow2/test_request_flags.)
+# plugin's log= messages reach nbdkit's debug log; a fast zero
+# (NBD_CMD_FLAG_FAST_ZERO, sent by nbdsh) of whole clusters succeeds and one
+# that would have to write zeros fails with ENOTSUP, changing nothing.
 set -euo pipefail
 : "${top_srcdir:?set top_srcdir}" "${top_builddir:?set top_builddir}"
 
@@ -17,8 +17,12 @@ plugin=$top_builddir/plugins/nbdkit/.libs/nbdkit-gluvirt-plugin.so
 [ -f "$plugin" ] || fail "$plugin is not built (make check builds it)"
 for tool in nbdkit nbdinfo qemu-img qemu-io; do
     command -v "$tool" >/dev/null ||
-        fail "$tool is missing (apt-get install nbdkit libnbd-bin qemu-utils)"
+        fail "$tool is missing (apt-get install nbdkit libnbd-bin python3-libnbd qemu-utils)"
 done
+# nbdsh, run by Debian's python3 (the nbdsh script takes the first python3
+# on PATH, which may lack the nbd module).
+/usr/bin/python3 -c 'import nbd' 2>/dev/null ||
+    fail "libnbd's Python module is missing (apt-get install python3-libnbd)"
 export LD_LIBRARY_PATH=$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
 work=$(mktemp -d)
@@ -100,6 +104,34 @@ grep -q 'pwrite count=4096 offset=524288 fua=1' "$work/nbdkit.log" ||
     fail "the FUA write reached the plugin without fua"
 qemu-img check -q "$work/img.qcow2"
 ok "a FUA write reaches the plugin as one and reads back"
+
+# ---------------------------------------------------------------- fast zero
+serve "$work/img.qcow2"
+/usr/bin/python3 -m nbd -u "$nbd" -c '
+import errno
+whole = (128 << 10, 64 << 10)          # offset, length: one cluster
+part = ((256 << 10) + 512, 4096)       # inside a cluster that holds data
+before = h.pread(part[1], part[0])
+h.zero(whole[1], whole[0], nbd.CMD_FLAG_FAST_ZERO)
+if h.pread(whole[1], whole[0]) != bytes(whole[1]):
+    raise SystemExit("the fast zero of a whole cluster does not read back as zeros")
+try:
+    h.zero(part[1], part[0], nbd.CMD_FLAG_FAST_ZERO)
+except nbd.Error as e:
+    # libnbd gives the errno by name
+    if e.errno not in ("ENOTSUP", "EOPNOTSUPP", errno.ENOTSUP):
+        raise SystemExit("a fast zero inside a cluster failed with %r, not ENOTSUP" % e.errno)
+else:
+    raise SystemExit("a fast zero inside a cluster succeeded (it would write zeros)")
+if h.pread(part[1], part[0]) != before:
+    raise SystemExit("the refused fast zero changed the data")
+' || fail "fast zero over NBD"
+stop
+grep -q 'zero count=65536 offset=131072 may_trim=[01] fua=[01] fast=1' "$work/nbdkit.log" ||
+    grep -q 'zero count=65536 offset=131072.*fast=1' "$work/nbdkit.log" ||
+    fail "no fast zero request reached the plugin: $(grep 'zero count' "$work/nbdkit.log" | tail -3)"
+qemu-img check -q "$work/img.qcow2"
+ok "a fast zero of a cluster succeeds; one that would write zeros fails with ENOTSUP and changes nothing"
 
 # ---------------------------------------------------------------- log=
 grep -q "debug: $work/img.qcow2: opened as qcow2, writable" "$work/nbdkit.log" ||
