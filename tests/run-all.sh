@@ -144,7 +144,10 @@ fuzz_pid=$!
 echo "started: ASan+UBSan build (sanitizers-build.log), fuzzers (fuzzers.log)"
 
 step "make check (in network namespace $GLUVIRT_NETNS)"
-run "make check" ip netns exec "$GLUVIRT_NETNS" make -j2 check || true
+# The reliability test's load phase: 30 s here (60 by default; the heap is
+# judged flat after its warm-up of about 13 s).
+run "make check" ip netns exec "$GLUVIRT_NETNS" \
+    env GLUVIRT_LOAD_SECONDS="${GLUVIRT_LOAD_SECONDS:-30}" make -j2 check || true
 if [ -f test-suite.log ]; then
     suite_counts test-suite.log
     failing_programs test-suite.log
@@ -188,8 +191,7 @@ run "check-layers" make check-layers || true
 step "distcheck"
 distcheck_tests="tests/headers/header_c99 tests/headers/header_cxx tests/unit/test_errors \
 tests/unit/test_dlopen tests/unit/test_image_local tests/unit/test_image_local_errors \
-tests/qcow2/probe-and-policy.sh \
-tests/qcow2/test_qcow2_hostile tests/python/run-pytest.sh examples/run-examples.sh"
+tests/qcow2/probe-and-policy.sh tests/python/run-pytest.sh examples/run-examples.sh"
 run_logged "distcheck" distcheck.log \
     ip netns exec "$GLUVIRT_NETNS" make -j2 distcheck TESTS="$distcheck_tests" || true
 

@@ -52,8 +52,8 @@ echo "== 2. gluvirt against the table"
 
 if [ "$steps" = all ]; then
     for seed in 1 2; do
-        echo "== 3. gluvirt against qemu-img on 400 random URIs (seed $seed)"
-        "$py" "$here/qemu-differential.py" --seed "$seed" --count 400 --netns "$ns" \
+        echo "== 3. gluvirt against qemu-img on 200 random URIs (seed $seed)"
+        "$py" "$here/qemu-differential.py" --seed "$seed" --count 200 --netns "$ns" \
             --jobs "$jobs" || status=1
     done
 fi
