@@ -14,8 +14,9 @@
 #    and leaks whose stacks never touch this tree (the test framework's) are
 #    shown but not counted.
 # 2. Runs valgrind memcheck (definite and indirect leaks count as errors, and
-#    every memory error) on tests/gluster/test_pool, on every Criterion
-#    program under tests/qcow2/, and on the gluvirt command as the qcow2
+#    every memory error) on tests/gluster/test_pool, on the Criterion
+#    programs under tests/qcow2/ but those the .mk files name in
+#    valgrind_skipped_programs, and on the gluvirt command as the qcow2
 #    scripts (tests/qcow2/*.sh but those the .mk files name in
 #    valgrind_skipped_scripts, for time) call it, with
 #    tests/valgrind.supp.
